@@ -1,0 +1,100 @@
+import { HttpError } from '../errors.js';
+
+/** What a native app should do next, so it need not parse the description. */
+export type ClientAction = 'refresh' | 'reauthenticate' | 'fix_request' | 'retry';
+
+/** OAuth error codes a resource server answers with (RFC 6750 §3.1, RFC 9470 §3). */
+export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+
+interface AuthErrorOptions {
+  status: number;
+  code: OAuthErrorCode | undefined;
+  slug: string;
+  title: string;
+  description: string;
+  action: ClientAction;
+  scope?: string;
+  serverTime?: boolean;
+}
+
+/**
+ * An authentication or authorization failure answered with a `WWW-Authenticate` challenge.
+ * The challenge itself is written by the error handler, which knows the realm.
+ */
+export class AuthError extends HttpError {
+  readonly code: OAuthErrorCode | undefined;
+  readonly scope: string | undefined;
+
+  constructor(options: AuthErrorOptions) {
+    super({
+      status: options.status,
+      slug: options.slug,
+      title: options.title,
+      detail: options.description,
+      extensions: {
+        ...(options.code ? { error: options.code } : {}),
+        action: options.action,
+        ...(options.scope ? { scope: options.scope } : {}),
+        ...(options.serverTime ? { server_time: new Date().toISOString() } : {}),
+      },
+    });
+    this.code = options.code;
+    this.scope = options.scope;
+  }
+}
+
+/** No credentials at all, or an authentication scheme this API does not use: a challenge with no error (RFC 6750 §3.1). */
+export class MissingCredentialsError extends AuthError {
+  constructor() {
+    super({
+      status: 401,
+      code: undefined,
+      slug: 'unauthorized',
+      title: 'Unauthorized',
+      description: 'This request needs an access token in the Authorization header: "Authorization: Bearer <token>".',
+      action: 'reauthenticate',
+    });
+  }
+}
+
+export class InvalidRequestError extends AuthError {
+  constructor(description: string) {
+    super({ status: 400, code: 'invalid_request', slug: 'invalid-request', title: 'Invalid Request', description, action: 'fix_request' });
+  }
+}
+
+export class InvalidTokenError extends AuthError {
+  constructor(description: string, action: ClientAction = 'reauthenticate', serverTime = false) {
+    super({ status: 401, code: 'invalid_token', slug: 'invalid-token', title: 'Invalid Token', description, action, serverTime });
+  }
+}
+
+export class InsufficientScopeError extends AuthError {
+  constructor(required: readonly string[]) {
+    const scope = required.join(' ');
+    super({
+      status: 403,
+      code: 'insufficient_scope',
+      slug: 'insufficient-scope',
+      title: 'Insufficient Scope',
+      description: `The access token does not grant ${scope}.`,
+      action: 'reauthenticate',
+      scope,
+    });
+  }
+}
+
+/**
+ * The `WWW-Authenticate` challenge for an auth error (RFC 6750 §3).
+ * Descriptions are fixed strings of ours, never attacker input, but quotes and backslashes are escaped all the same.
+ */
+export function bearerChallenge(realm: string, error: AuthError): string {
+  const params = [`realm="${quote(realm)}"`];
+  if (error.code) {
+    params.push(`error="${error.code}"`, `error_description="${quote(error.message)}"`);
+  }
+  if (error.scope) params.push(`scope="${quote(error.scope)}"`);
+  return `Bearer ${params.join(', ')}`;
+}
+
+const quote = (value: string): string => value.replace(/[\\"]/g, '\\$&');

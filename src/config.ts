@@ -1,0 +1,92 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const httpUrl = z.url({ protocol: /^https?$/, message: 'must be an http(s) URL' });
+
+const commaList = z
+  .string()
+  .transform((value) => value.split(',').map((item) => item.trim()).filter(Boolean));
+
+const SUPPORTED_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
+
+/**
+ * Every setting the API reads, with its environment variable, default and meaning.
+ * `config.ts` is the only module that reads `process.env`.
+ */
+export const configSchema = z.object({
+  /** The authorization server (e.g. `https://TENANT.auth0.com/`); OpenID discovery finds its JWKS. */
+  ISSUER_BASE_URL: httpUrl.optional(),
+  /** The API identifier: the `aud` every access token must carry. */
+  AUDIENCE: z.string().min(1, 'must not be empty').default('http://127.0.0.1:3000/'),
+  /** Skips discovery and fetches the signing keys from this URL. */
+  JWKS_URI: httpUrl.optional(),
+  /** Signing algorithms accepted, comma-separated; HMAC and `none` are never accepted (RFC 8725 §3.1). */
+  TOKEN_SIGNING_ALGS: commaList
+    .default(['RS256'])
+    .pipe(z.array(z.enum(SUPPORTED_ALGS, { message: `each must be one of ${SUPPORTED_ALGS.join(', ')}` })).min(1, 'must list at least one algorithm')),
+  /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. */
+  CLOCK_TOLERANCE_SECONDS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(300).default(5),
+  /** Require the RFC 9068 profile: `typ: at+jwt` and `iss exp aud sub client_id iat jti`. */
+  STRICT_RFC9068: booleanFlag.default(false),
+  /** Also read granted scopes from this array claim (Auth0 RBAC: `permissions`). */
+  PERMISSIONS_CLAIM: z.string().regex(/^[A-Za-z0-9_:.\-/]+$/, 'must be a claim name').optional(),
+  /** Applications (`client_id`/`azp`) allowed to call the API, comma-separated; unset allows any. */
+  ALLOWED_CLIENT_IDS: commaList.optional(),
+  /** The `realm` of every `WWW-Authenticate` challenge. */
+  AUTH_REALM: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without quotes or backslashes').default('notes-api'),
+  /** Milliseconds allowed for each discovery or JWKS request to the issuer. */
+  ISSUER_TIMEOUT_MS: z.coerce.number({ message: 'must be a number' }).int().min(100).max(60_000).default(5000),
+  /** Milliseconds after a JWKS fetch before a token with an unknown `kid` may trigger another (bounds load on the issuer). */
+  JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0).max(3_600_000).default(30_000),
+  /** Port the API listens on. */
+  PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
+  /** Address the API binds to. */
+  HOST: z.string().min(1).default('127.0.0.1'),
+  /** SQLite database: a file path, `file:` URL or `sqlite:` URL. */
+  DATABASE_URL: z.string().min(1).default(path.join('data', 'notes.db')),
+  /** pino log level. */
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `production` refuses development defaults. */
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+});
+
+export type Config = Readonly<z.output<typeof configSchema>>;
+
+/** Thrown when the environment does not describe a valid configuration; its message is one line. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/**
+ * Validates an environment (by default `process.env`) and returns a frozen, typed configuration.
+ *
+ * @example
+ * const config = loadConfig({ ISSUER_BASE_URL: 'https://example.auth0.com/', AUDIENCE: 'https://api.example.com' });
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const known = Object.fromEntries(
+    Object.keys(configSchema.shape)
+      .map((key) => [key, env[key] === '' ? undefined : env[key]] as const)
+      .filter(([, value]) => value !== undefined),
+  );
+  const parsed = configSchema.safeParse(known);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const variable = String(issue.path[0] ?? 'configuration');
+    throw new ConfigError(`Invalid configuration: ${variable} ${issue.message}`);
+  }
+  return Object.freeze(parsed.data);
+}
+
+/** Reads a `.env` file beside the process, when there is one, without overriding the real environment. */
+export function loadDotEnv(file = '.env'): void {
+  try {
+    process.loadEnvFile(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}

@@ -1,0 +1,41 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { migrations } from './migrations.js';
+
+export type Db = Database.Database;
+
+/** Resolves `DATABASE_URL` (`sqlite:…`, `file:…`, a plain path, or `:memory:`) to what SQLite opens. */
+export function databasePath(databaseUrl: string): string {
+  const withoutScheme = databaseUrl.replace(/^(sqlite|file):(\/\/)?/, '');
+  return withoutScheme === ':memory:' ? withoutScheme : path.resolve(withoutScheme);
+}
+
+/**
+ * Opens the database, creating its folder, and brings its schema up to date.
+ * WAL lets readers run beside the writer; `synchronous = FULL` makes every acknowledged write survive a power cut.
+ */
+export function openDatabase(databaseUrl: string): Db {
+  const file = databasePath(databaseUrl);
+  if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('foreign_keys = ON');
+  migrate(db);
+  return db;
+}
+
+/** Applies the migrations this database has not seen yet; returns the versions applied. */
+export function migrate(db: Db): number[] {
+  const current = db.pragma('user_version', { simple: true }) as number;
+  const pending = migrations.filter((migration) => migration.version > current);
+  for (const migration of pending) {
+    db.transaction(() => {
+      db.exec(migration.sql);
+      db.pragma(`user_version = ${migration.version}`);
+    })();
+  }
+  return pending.map((migration) => migration.version);
+}

@@ -1,0 +1,56 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { Router } from 'express';
+import swaggerUi from 'swagger-ui-dist';
+import { allowOnly } from '../http/routing.js';
+
+/** Finds `openapi.yaml` at the project root, from `src/` or from the compiled `dist/src/`. */
+export function findOpenApiFile(from = path.dirname(fileURLToPath(import.meta.url))): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    const candidate = path.join(dir, 'openapi.yaml');
+    if (fs.existsSync(candidate)) return candidate;
+    if (path.dirname(dir) === dir) throw new Error('openapi.yaml not found above ' + from);
+  }
+}
+
+const PAGE = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Notes API</title>
+  <link rel="stylesheet" href="/docs/swagger-ui.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/docs/swagger-ui-bundle.js"></script>
+  <script src="/docs/init.js"></script>
+</body>
+</html>
+`;
+
+// A file of its own rather than an inline script, so helmet's Content-Security-Policy can stay strict.
+const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui', deepLinking: true });\n`;
+
+/** `GET /openapi.yaml` serves the contract; `GET /docs` renders it with Swagger UI, served from npm, not a CDN. */
+export function docsRouter(): Router {
+  const spec = fs.readFileSync(findOpenApiFile(), 'utf8');
+  const router = Router();
+  router
+    .route('/openapi.yaml')
+    .get((_req, res) => {
+      res.type('application/yaml').send(spec);
+    })
+    .all(allowOnly('GET'));
+  router
+    .route('/docs')
+    .get((_req, res) => {
+      res.type('html').send(PAGE);
+    })
+    .all(allowOnly('GET'));
+  router.get('/docs/init.js', (_req, res) => {
+    res.type('text/javascript').send(INIT);
+  });
+  router.use('/docs', express.static(swaggerUi.getAbsoluteFSPath(), { index: false, maxAge: '1h' }));
+  return router;
+}

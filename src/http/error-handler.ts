@@ -1,0 +1,60 @@
+import type { ErrorRequestHandler } from 'express';
+import { AuthError, bearerChallenge } from '../auth/index.js';
+import {
+  HttpError,
+  MalformedJsonError,
+  PayloadTooLargeError,
+  ServiceUnavailableError,
+  UnsupportedMediaTypeError,
+} from '../errors.js';
+import type { Logger } from '../observability/logger.js';
+import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
+import { plainHttpError, sendProblem } from './problem.js';
+
+// SQLite answers these when the database is busy, full or gone: the request may succeed later.
+const DATABASE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
+
+/** The single place where anything thrown becomes a response: a problem body, logged by its severity. */
+export function createErrorHandler(options: { realm: string; logger: Logger }): ErrorRequestHandler {
+  const { realm, logger } = options;
+  const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+    const error = toHttpError(err);
+    if (error.status >= 500) {
+      logger.error({ err, method: req.method, path: req.path, status: error.status }, 'request failed');
+    } else if (error instanceof AuthError) {
+      logger.info({ method: req.method, path: req.path, status: error.status, reason: error.message }, 'request refused');
+    }
+    if (res.headersSent) {
+      // The response is half written: all that is left is to end it so the client does not hang.
+      res.destroy();
+      return;
+    }
+    if (error instanceof AuthError) res.set('WWW-Authenticate', bearerChallenge(realm, error));
+    sendProblem(res, error, req.path);
+  };
+  return errorHandler;
+}
+
+function toHttpError(err: unknown): HttpError {
+  if (err instanceof HttpError) return err;
+  const { type, status, code } = (err ?? {}) as { type?: unknown; status?: unknown; code?: unknown };
+  switch (type) {
+    case 'entity.parse.failed':
+      return new MalformedJsonError();
+    case 'entity.too.large':
+      return new PayloadTooLargeError(JSON_BODY_LIMIT_BYTES);
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return new UnsupportedMediaTypeError(JSON_MEDIA_TYPES);
+    case 'request.aborted':
+    case 'request.size.invalid':
+      return plainHttpError(400, 'The request body was incomplete.');
+  }
+  if (typeof code === 'string' && DATABASE_UNAVAILABLE.test(code)) {
+    return new ServiceUnavailableError('The database is unavailable; retry shortly.', { cause: err, extensions: { action: 'retry' } });
+  }
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return plainHttpError(status, 'The request could not be understood.');
+  }
+  return plainHttpError(500, 'Internal error');
+}

@@ -1,0 +1,24 @@
+import { Router, type RequestHandler } from 'express';
+import { callerOf } from '../auth/index.js';
+import { allowOnly } from '../http/routing.js';
+
+/** `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. */
+export function meRouter(deps: { authenticate: RequestHandler }): Router {
+  const router = Router();
+  router
+    .route('/v1/me')
+    .get(deps.authenticate, (req, res) => {
+      const caller = callerOf(req);
+      res.json({
+        sub: caller.sub,
+        client_id: caller.clientId,
+        scopes: caller.tokenScopes,
+        permissions: caller.permissions,
+        expires_at: caller.expiresAt.toISOString(),
+        token_type: caller.kind,
+        issuer: caller.issuer,
+      });
+    })
+    .all(allowOnly('GET'));
+  return router;
+}

@@ -1,0 +1,62 @@
+import type { Db } from '../db/open.js';
+
+export interface NoteRow {
+  seq: number;
+  id: string;
+  owner: string;
+  title: string;
+  body: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+/** SQL for notes. Every statement is prepared once and scoped by `owner`: no query can reach another user's note. */
+export class NotesRepository {
+  private readonly statements;
+  private readonly db: Db;
+
+  constructor(db: Db) {
+    this.db = db;
+    this.statements = {
+      insert: db.prepare<[string, string, string, string, string, string], NoteRow>(
+        `INSERT INTO notes (id, owner, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+      ),
+      find: db.prepare<[string, string], NoteRow>(`SELECT * FROM notes WHERE owner = ? AND id = ?`),
+      page: db.prepare<[string, number, number], NoteRow>(
+        `SELECT * FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      update: db.prepare<[string, string, string, string, number], NoteRow>(
+        `UPDATE notes SET title = ?, body = ?, updated_at = ?, version = version + 1
+         WHERE owner = ? AND seq = ? RETURNING *`,
+      ),
+      delete: db.prepare<[string, number]>(`DELETE FROM notes WHERE owner = ? AND seq = ?`),
+    };
+  }
+
+  /** Runs `work` in one transaction, so a read-check-write cannot interleave with another writer. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work).immediate();
+  }
+
+  insert(owner: string, note: { id: string; title: string; body: string; now: string }): NoteRow {
+    return this.statements.insert.get(note.id, owner, note.title, note.body, note.now, note.now)!;
+  }
+
+  find(owner: string, id: string): NoteRow | undefined {
+    return this.statements.find.get(owner, id);
+  }
+
+  /** Notes older than `beforeSeq`, newest first. */
+  page(owner: string, beforeSeq: number, limit: number): NoteRow[] {
+    return this.statements.page.all(owner, beforeSeq, limit);
+  }
+
+  update(owner: string, seq: number, changes: { title: string; body: string; now: string }): NoteRow {
+    return this.statements.update.get(changes.title, changes.body, changes.now, owner, seq)!;
+  }
+
+  delete(owner: string, seq: number): void {
+    this.statements.delete.run(owner, seq);
+  }
+}

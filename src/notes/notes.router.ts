@@ -1,0 +1,48 @@
+import { Router, type RequestHandler } from 'express';
+import { callerOf, requireScopes, requireUser } from '../auth/index.js';
+import { jsonBody } from '../http/json-body.js';
+import { allowOnly } from '../http/routing.js';
+import { ifNoneMatchHits } from './etag.js';
+import { listQuerySchema, noteCreateSchema, notePatchSchema, parseOrThrow } from './notes.schema.js';
+import type { NotesService } from './notes.service.js';
+
+/** The notes routes: parse, guard, respond. What they do lives in the service. */
+export function notesRouter(deps: { authenticate: RequestHandler; service: NotesService }): Router {
+  const { authenticate, service } = deps;
+  const router = Router();
+  const forUser = (scope: string) => [authenticate, requireUser, requireScopes(scope)];
+
+  router
+    .route('/v1/notes')
+    .get(...forUser('read:notes'), (req, res) => {
+      const query = parseOrThrow(listQuerySchema, req.query, 'query');
+      res.json(service.list(callerOf(req).sub, query));
+    })
+    .post(...forUser('write:notes'), jsonBody, (req, res) => {
+      const input = parseOrThrow(noteCreateSchema, req.body, 'body');
+      const { note, etag } = service.create(callerOf(req).sub, input);
+      res.status(201).location(`/v1/notes/${note.id}`).set('ETag', etag).json(note);
+    })
+    .all(allowOnly('GET', 'POST'));
+
+  router
+    .route('/v1/notes/:id')
+    .get(...forUser('read:notes'), (req, res) => {
+      const { note, etag } = service.get(callerOf(req).sub, req.params.id!);
+      res.set('ETag', etag);
+      if (ifNoneMatchHits(req.get('If-None-Match'), etag)) res.status(304).end();
+      else res.json(note);
+    })
+    .patch(...forUser('write:notes'), jsonBody, (req, res) => {
+      const patch = parseOrThrow(notePatchSchema, req.body, 'body');
+      const { note, etag } = service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
+      res.set('ETag', etag).json(note);
+    })
+    .delete(...forUser('delete:notes'), (req, res) => {
+      service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));
+      res.status(204).end();
+    })
+    .all(allowOnly('GET', 'PATCH', 'DELETE'));
+
+  return router;
+}

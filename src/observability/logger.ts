@@ -1,0 +1,29 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger };
+
+/**
+ * The process logger: JSON lines on stdout. Credentials are redacted wherever they could appear,
+ * so a token never reaches a log even when a whole request or header set is logged.
+ */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
+    level,
+    redact: {
+      paths: [
+        'req.headers.authorization',
+        'req.headers.dpop',
+        'req.headers.cookie',
+        'headers.authorization',
+        'headers.dpop',
+        'headers.cookie',
+        'token',
+        'access_token',
+        '*.access_token',
+        '*.token',
+      ],
+      censor: '[redacted]',
+    },
+  };
+  return destination ? pino(options, destination) : pino(options);
+}

@@ -1,0 +1,61 @@
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig } from '../src/config.js';
+
+describe('loadConfig', () => {
+  it('when only the issuer is given, then every default is filled in and the result is frozen', () => {
+    const config = loadConfig({ ISSUER_BASE_URL: 'https://tenant.example.auth0.com/' });
+    expect(config).toMatchObject({
+      PORT: 3000,
+      HOST: '127.0.0.1',
+      TOKEN_SIGNING_ALGS: ['RS256'],
+      CLOCK_TOLERANCE_SECONDS: 5,
+      STRICT_RFC9068: false,
+      LOG_LEVEL: 'info',
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('when lists and flags are given, then they are parsed', () => {
+    const config = loadConfig({ TOKEN_SIGNING_ALGS: 'RS256, ES256', STRICT_RFC9068: 'true', ALLOWED_CLIENT_IDS: 'a,b' });
+    expect(config.TOKEN_SIGNING_ALGS).toEqual(['RS256', 'ES256']);
+    expect(config.STRICT_RFC9068).toBe(true);
+    expect(config.ALLOWED_CLIENT_IDS).toEqual(['a', 'b']);
+  });
+
+  it.each([
+    [{ ISSUER_BASE_URL: 'not a url' }, /^Invalid configuration: ISSUER_BASE_URL must be an http\(s\) URL$/],
+    [{ PORT: 'eighty' }, /^Invalid configuration: PORT must be a number$/],
+    [{ PORT: '70000' }, /^Invalid configuration: PORT /],
+    [{ TOKEN_SIGNING_ALGS: 'HS256' }, /^Invalid configuration: TOKEN_SIGNING_ALGS each must be one of RS256/],
+    [{ TOKEN_SIGNING_ALGS: 'none' }, /^Invalid configuration: TOKEN_SIGNING_ALGS/],
+    [{ STRICT_RFC9068: 'maybe' }, /^Invalid configuration: STRICT_RFC9068 must be true or false$/],
+    [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL /],
+    [{ CLOCK_TOLERANCE_SECONDS: '-1' }, /^Invalid configuration: CLOCK_TOLERANCE_SECONDS /],
+  ])('when the environment is %j, then a ConfigError of one line naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+});
+
+describe('starting the server with a bad configuration', () => {
+  const start = (env: Record<string, string>) =>
+    spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+      env: { PATH: process.env.PATH, ...env },
+      encoding: 'utf8',
+      timeout: 15_000,
+    });
+
+  it('when ISSUER_BASE_URL is not set, then it exits 1 with one line saying how to set it', () => {
+    const result = start({});
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/ISSUER_BASE_URL is not set.*ISSUER_BASE_URL=https:\/\//);
+  });
+
+  it('when a value is malformed, then it exits 1 naming the variable', () => {
+    const result = start({ ISSUER_BASE_URL: 'https://tenant.example/', PORT: 'x' });
+    expect(result.status).toBe(1);
+    expect(result.stderr.trim()).toBe('Invalid configuration: PORT must be a number');
+  });
+});

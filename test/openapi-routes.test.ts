@@ -1,0 +1,43 @@
+import fs from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { parse } from 'yaml';
+import { createApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { openDatabase, type Db } from '../src/db/open.js';
+import { createLogger } from '../src/observability/logger.js';
+import { appRoutes } from './support/routes.js';
+
+let db: Db;
+beforeAll(() => {
+  db = openDatabase(':memory:');
+});
+afterAll(() => {
+  db.close();
+});
+
+const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'];
+
+function specRoutes(): string[] {
+  const spec = parse(fs.readFileSync('openapi.yaml', 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+  return Object.entries(spec.paths)
+    .flatMap(([path, item]) => Object.keys(item).filter((key) => HTTP_METHODS.includes(key)).map((method) => `${method.toUpperCase()} ${path}`))
+    .sort();
+}
+
+describe('openapi.yaml and the app', () => {
+  it('when the app is built, then it serves exactly the operations the spec describes (besides the Swagger UI assets)', () => {
+    const app = createApp({
+      config: loadConfig({ ISSUER_BASE_URL: 'http://127.0.0.1:9/' }),
+      issuer: 'http://127.0.0.1:9/',
+      db,
+      logger: createLogger('silent'),
+      keysProbe: async () => true,
+    });
+    const served = appRoutes(app).filter((route) => route !== 'GET /docs/init.js');
+    expect(served).toEqual(specRoutes());
+  });
+
+  it('when routes are read, then the reader finds the notes routes (it cannot pass on an empty list)', () => {
+    expect(specRoutes()).toContain('DELETE /v1/notes/{id}');
+  });
+});

@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
 import { createAuthenticate } from './auth/index.js';
 import type { KeysProbe } from './auth/issuer-probe.js';
@@ -6,34 +6,53 @@ import type { Config } from './config.js';
 import type { Db } from './db/open.js';
 import { docsRouter } from './docs/docs.router.js';
 import { healthRouter } from './health/health.router.js';
+import { corsFor } from './http/cors.js';
 import { createErrorHandler } from './http/error-handler.js';
-import { noStore, notFound } from './http/routing.js';
+import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
+import { limitUrlLength, noStore, notFound } from './http/routing.js';
 import { meRouter } from './me/me.router.js';
 import { NotesRepository } from './notes/notes.repository.js';
 import { NotesService } from './notes/notes.service.js';
 import { notesRouter } from './notes/notes.router.js';
 import type { Logger } from './observability/logger.js';
+import { measureRequests, type Metrics } from './observability/metrics.js';
+import { requestLogging } from './observability/request-logging.js';
 
 export interface AppDeps {
   config: Config;
-  /** The issuer tokens are checked against (from `ISSUER_BASE_URL`). */
+  /** The issuer tokens are checked against (from `ISSUER_BASE_URL`, or the development server). */
   issuer: string;
   db: Db;
   logger: Logger;
+  metrics: Metrics;
   keysProbe: KeysProbe;
 }
 
+const MAX_URL_LENGTH = 2048;
+
 /** Builds the API. It never listens: `main.ts` (or a test) decides where. */
 export function createApp(deps: AppDeps): Express {
-  const { config, db, logger } = deps;
-  const authenticate = createAuthenticate(config, deps.issuer);
-  const notes = new NotesService(new NotesRepository(db));
+  const { config, db, logger, metrics } = deps;
+  const limits = { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP };
+
+  // Every route that needs a token: verify it, then count the request against its user.
+  const authenticate = Router();
+  authenticate.use(createAuthenticate(config, deps.issuer));
+  if (config.RATE_LIMIT_ENABLED) authenticate.use(limitPerUser(limits));
+
+  const notes = new NotesService(new NotesRepository(db, metrics.dbQueryDuration));
 
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
+  app.set('trust proxy', config.TRUST_PROXY);
 
+  app.use(requestLogging(logger));
+  app.use(measureRequests(metrics));
   app.use(helmet());
+  if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
+  app.use(limitUrlLength(MAX_URL_LENGTH));
+  if (config.RATE_LIMIT_ENABLED) app.use(limitAnonymous(limits));
   app.use('/v1', noStore);
 
   app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
@@ -42,6 +61,6 @@ export function createApp(deps: AppDeps): Express {
   app.use(notesRouter({ authenticate, service: notes }));
 
   app.use(notFound);
-  app.use(createErrorHandler({ realm: config.AUTH_REALM, logger }));
+  app.use(createErrorHandler({ realm: config.AUTH_REALM, logger, metrics }));
   return app;
 }

@@ -46,6 +46,32 @@ export const configSchema = z.object({
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** Port of the embedded development authorization server, started when `ISSUER_BASE_URL` is unset outside production. */
+  DEV_ISSUER_PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(4000),
+  /** Which proxies to trust for the client address and protocol: `false`, `true`, a hop count, or addresses/subnets (Express `trust proxy`). */
+  TRUST_PROXY: z
+    .string()
+    .regex(/^(true|false|\d{1,2}|[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*|loopback|linklocal|uniquelocal)$/, 'must be true, false, a hop count, or addresses')
+    .transform((value): boolean | number | string => (value === 'true' ? true : value === 'false' ? false : /^\d+$/.test(value) ? Number(value) : value))
+    .default(false),
+  /** Browser origins allowed by CORS, comma-separated (`https://app.example.com`); unset, no cross-origin browser access. */
+  CORS_ORIGINS: commaList.pipe(z.array(z.url({ message: 'each must be an origin such as https://app.example.com' }))).optional(),
+  /** Turn request rate limiting on or off. */
+  RATE_LIMIT_ENABLED: booleanFlag.default(true),
+  /** Length of a rate-limit window, in seconds. */
+  RATE_LIMIT_WINDOW_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(86_400).default(60),
+  /** Requests per window for each signed-in user (`sub`). */
+  RATE_LIMIT_PER_USER: z.coerce.number({ message: 'must be a number' }).int().min(1).default(600),
+  /** Requests per window from one client address that do not carry a valid token. */
+  RATE_LIMIT_PER_IP: z.coerce.number({ message: 'must be a number' }).int().min(1).default(120),
+  /** Serve Prometheus metrics on a separate listener. */
+  METRICS_ENABLED: booleanFlag.default(true),
+  /** Port of the metrics listener (`/metrics`); never the public port. */
+  METRICS_PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(9464),
+  /** Address of the metrics listener; widen it (e.g. `0.0.0.0`) only inside a private network. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut. */
+  SHUTDOWN_GRACE_SECONDS: z.coerce.number({ message: 'must be a number' }).min(0).max(600).default(10),
   /** SQLite database: a file path, `file:` URL or `sqlite:` URL. */
   DATABASE_URL: z.string().min(1).default(path.join('data', 'notes.db')),
   /** pino log level. */

@@ -2,20 +2,25 @@ import { createApp } from './app.js';
 import { createKeysProbe } from './auth/issuer-probe.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { openDatabase } from './db/open.js';
-import { startServer } from './http/server.js';
-import { createLogger } from './observability/logger.js';
+import { startServer, type RunningServer } from './http/server.js';
+import { shutDownGracefully } from './http/shutdown.js';
+import { observeIssuerFetches } from './observability/issuer-fetch-metrics.js';
+import { createLogger, type Logger } from './observability/logger.js';
+import { startMetricsServer } from './observability/metrics-server.js';
+import { createMetrics } from './observability/metrics.js';
 
-function configOrExit(): Config & { ISSUER_BASE_URL: string } {
+function configOrExit(): Config {
   try {
     loadDotEnv();
     const config = loadConfig();
-    if (!config.ISSUER_BASE_URL) {
+    if (!config.ISSUER_BASE_URL && config.NODE_ENV === 'production') {
       throw new ConfigError(
-        'Invalid configuration: ISSUER_BASE_URL is not set. Point it at your authorization server, e.g. ' +
-          'ISSUER_BASE_URL=https://YOUR_TENANT.auth0.com/ AUDIENCE=https://api.example.com npm start (or put both in .env).',
+        'Invalid configuration: ISSUER_BASE_URL is not set, and NODE_ENV=production never starts the development ' +
+          'authorization server. Point it at your authorization server, e.g. ISSUER_BASE_URL=https://YOUR_TENANT.auth0.com/ ' +
+          'AUDIENCE=https://api.example.com',
       );
     }
-    return config as Config & { ISSUER_BASE_URL: string };
+    return config;
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
@@ -23,28 +28,58 @@ function configOrExit(): Config & { ISSUER_BASE_URL: string } {
   }
 }
 
+/** Without ISSUER_BASE_URL outside production, the development authorization server plays the issuer. */
+async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer: string; close(): Promise<void> }> {
+  // Loaded only here, so production never loads development code.
+  const { startDevAuthorizationServer } = await import('../dev/authorization-server/index.js');
+  const dev = await startDevAuthorizationServer({
+    host: '127.0.0.1',
+    port: config.DEV_ISSUER_PORT,
+    audience: config.AUDIENCE,
+    dataDir: 'data/dev-issuer',
+    log: (line) => logger.info(line),
+  });
+  logger.warn(
+    { issuer: dev.issuer },
+    `ISSUER_BASE_URL is not set: using the development authorization server at ${dev.issuer} (development only). ` +
+      'Next, in another terminal: npm run login -- --user alice --password alice-dev-password',
+  );
+  return { issuer: dev.issuer, close: () => dev.close() };
+}
+
 const config = configOrExit();
-const logger = createLogger(config.LOG_LEVEL);
+const logger = createLogger(config.LOG_LEVEL, undefined, config.NODE_ENV === 'development');
+const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
+const issuer = config.ISSUER_BASE_URL ?? devIssuer!.issuer;
+
 const db = openDatabase(config.DATABASE_URL);
+const metrics = createMetrics();
+observeIssuerFetches(metrics, [issuer, ...(config.JWKS_URI ? [config.JWKS_URI] : [])]);
 const app = createApp({
   config,
-  issuer: config.ISSUER_BASE_URL,
+  issuer,
   db,
   logger,
-  keysProbe: createKeysProbe({ issuer: config.ISSUER_BASE_URL, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
+  metrics,
+  keysProbe: createKeysProbe({ issuer, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
 });
-const running = await startServer(app, { host: config.HOST, port: config.PORT });
-logger.info({ url: running.url, issuer: config.ISSUER_BASE_URL, audience: config.AUDIENCE }, `Notes API listening on ${running.url}`);
 
-let stopping = false;
-const stop = (signal: NodeJS.Signals): void => {
-  if (stopping) process.exit(1);
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  running.close().finally(() => {
+const servers: RunningServer[] = [];
+const api = await startServer(app, { host: config.HOST, port: config.PORT });
+servers.push(api);
+if (config.METRICS_ENABLED) {
+  const metricsServer = await startMetricsServer(metrics.registry, { host: config.METRICS_HOST, port: config.METRICS_PORT });
+  servers.push(metricsServer);
+  logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
+}
+logger.info({ url: api.url, issuer, audience: config.AUDIENCE, node_env: config.NODE_ENV }, `Notes API listening on ${api.url}`);
+
+shutDownGracefully({
+  servers,
+  graceSeconds: config.SHUTDOWN_GRACE_SECONDS,
+  logger,
+  cleanup: () => {
     db.close();
-    process.exit(0);
-  });
-};
-process.on('SIGTERM', stop);
-process.on('SIGINT', stop);
+    void devIssuer?.close();
+  },
+});

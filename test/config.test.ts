@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { ConfigError, configSchema, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
   it('when only the issuer is given, then every default is filled in and the result is frozen', () => {
@@ -46,8 +47,8 @@ describe('starting the server with a bad configuration', () => {
       timeout: 15_000,
     });
 
-  it('when ISSUER_BASE_URL is not set, then it exits 1 with one line saying how to set it', () => {
-    const result = start({});
+  it('when ISSUER_BASE_URL is not set in production, then it exits 1 with one line saying how to set it', () => {
+    const result = start({ NODE_ENV: 'production' });
     expect(result.status).toBe(1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr).toMatch(/ISSUER_BASE_URL is not set.*ISSUER_BASE_URL=https:\/\//);
@@ -57,5 +58,15 @@ describe('starting the server with a bad configuration', () => {
     const result = start({ ISSUER_BASE_URL: 'https://tenant.example/', PORT: 'x' });
     expect(result.status).toBe(1);
     expect(result.stderr.trim()).toBe('Invalid configuration: PORT must be a number');
+  });
+});
+
+describe('the configuration table in README.md', () => {
+  it('when the schema and the README are compared, then they name the same variables', () => {
+    const readme = fs.readFileSync('README.md', 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('\n## ', readme.indexOf('## Configuration') + 1));
+    const documented = [...section.matchAll(/^\| `([A-Z0-9_]+)` \|/gm)].map((m) => m[1]).sort();
+    expect(documented.length).toBeGreaterThan(5);
+    expect(documented).toEqual(Object.keys(configSchema.shape).sort());
   });
 });

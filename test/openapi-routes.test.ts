@@ -5,6 +5,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { openDatabase, type Db } from '../src/db/open.js';
 import { createLogger } from '../src/observability/logger.js';
+import { createMetrics } from '../src/observability/metrics.js';
 import { appRoutes } from './support/routes.js';
 
 let db: Db;
@@ -31,6 +32,7 @@ describe('openapi.yaml and the app', () => {
       issuer: 'http://127.0.0.1:9/',
       db,
       logger: createLogger('silent'),
+      metrics: createMetrics({ defaultMetrics: false }),
       keysProbe: async () => true,
     });
     const served = appRoutes(app).filter((route) => route !== 'GET /docs/init.js');

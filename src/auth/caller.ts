@@ -32,6 +32,11 @@ export function callerOf(req: Request): Caller {
   return caller;
 }
 
+/** The caller when the request was authenticated, for logs and rate limits that also see anonymous requests. */
+export function findCaller(req: Request): Caller | undefined {
+  return callers.get(req);
+}
+
 /** Builds the caller from a verified token's claims; `sub` and `exp` were checked to exist by then. */
 export function callerFromClaims(payload: JWTPayload, permissionsClaim: string | undefined): Caller {
   const tokenScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];

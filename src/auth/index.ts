@@ -1,4 +1,4 @@
 export { createAuthenticate } from './authenticate.js';
 export { requireScopes, requireUser } from './guards.js';
-export { callerOf, type Caller } from './caller.js';
+export { callerOf, findCaller, type Caller } from './caller.js';
 export { AuthError, bearerChallenge } from './auth-errors.js';

@@ -8,6 +8,7 @@ import {
   UnsupportedMediaTypeError,
 } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
 import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
 import { plainHttpError, sendProblem } from './problem.js';
 
@@ -15,13 +16,14 @@ import { plainHttpError, sendProblem } from './problem.js';
 const DATABASE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
 
 /** The single place where anything thrown becomes a response: a problem body, logged by its severity. */
-export function createErrorHandler(options: { realm: string; logger: Logger }): ErrorRequestHandler {
-  const { realm, logger } = options;
+export function createErrorHandler(options: { realm: string; logger: Logger; metrics: Metrics }): ErrorRequestHandler {
+  const { realm, logger, metrics } = options;
   const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
-      logger.error({ err, method: req.method, path: req.path, status: error.status }, 'request failed');
+      logger.error({ err, request_id: (req as { id?: unknown }).id, method: req.method, path: req.path, status: error.status }, 'request failed');
     } else if (error instanceof AuthError) {
+      metrics.authRejections.inc({ error: error.code ?? 'none' });
       logger.info({ method: req.method, path: req.path, status: error.status, reason: error.message }, 'request refused');
     }
     if (res.headersSent) {
@@ -30,7 +32,7 @@ export function createErrorHandler(options: { realm: string; logger: Logger }): 
       return;
     }
     if (error instanceof AuthError) res.set('WWW-Authenticate', bearerChallenge(realm, error));
-    sendProblem(res, error, req.path);
+    sendProblem(req, res, error);
   };
   return errorHandler;
 }

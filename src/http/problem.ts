@@ -1,15 +1,17 @@
 import { STATUS_CODES } from 'node:http';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { HttpError } from '../errors.js';
 
 /** Sends an RFC 9457 problem: `application/problem+json`, never HTML, never a stack trace. */
-export function sendProblem(res: Response, error: HttpError, instance: string): void {
+export function sendProblem(req: Request, res: Response, error: HttpError): void {
+  const requestId = (req as Request & { id?: unknown }).id;
   const body = {
     type: error.type,
     title: error.title,
     status: error.status,
     detail: error.expose ? error.message : 'The server could not complete the request. It has been logged.',
-    instance,
+    instance: req.path,
+    ...(typeof requestId === 'string' ? { request_id: requestId } : {}),
     ...error.extensions,
   };
   res.status(error.status).set(error.headers).type('application/problem+json').send(JSON.stringify(body));

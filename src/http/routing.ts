@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { MethodNotAllowedError, NotFoundError } from '../errors.js';
+import { HttpError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 
 /**
  * The last handler of a route: OPTIONS is answered with `Allow`, any other method it does not serve is 405.
@@ -27,3 +27,14 @@ export const noStore: RequestHandler = (_req, res, next) => {
   res.set('Cache-Control', 'no-store');
   next();
 };
+
+/** Refuses URLs longer than `maxLength` characters with 414, before any route parses them. */
+export function limitUrlLength(maxLength: number): RequestHandler {
+  const urlLengthLimit: RequestHandler = (req, _res, next) => {
+    if (req.originalUrl.length > maxLength) {
+      throw new HttpError({ status: 414, title: 'URI Too Long', detail: `The URL is longer than ${maxLength} characters.` });
+    }
+    next();
+  };
+  return urlLengthLimit;
+}

@@ -1,3 +1,4 @@
+import type { Histogram } from 'prom-client';
 import type { Db } from '../db/open.js';
 
 export interface NoteRow {
@@ -15,9 +16,11 @@ export interface NoteRow {
 export class NotesRepository {
   private readonly statements;
   private readonly db: Db;
+  private readonly duration: Histogram<'operation'> | undefined;
 
-  constructor(db: Db) {
+  constructor(db: Db, duration?: Histogram<'operation'>) {
     this.db = db;
+    this.duration = duration;
     this.statements = {
       insert: db.prepare<[string, string, string, string, string, string], NoteRow>(
         `INSERT INTO notes (id, owner, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
@@ -34,29 +37,39 @@ export class NotesRepository {
     };
   }
 
+  private timed<T>(operation: string, query: () => T): T {
+    if (!this.duration) return query();
+    const end = this.duration.startTimer({ operation });
+    try {
+      return query();
+    } finally {
+      end();
+    }
+  }
+
   /** Runs `work` in one transaction, so a read-check-write cannot interleave with another writer. */
   transaction<T>(work: () => T): T {
     return this.db.transaction(work).immediate();
   }
 
   insert(owner: string, note: { id: string; title: string; body: string; now: string }): NoteRow {
-    return this.statements.insert.get(note.id, owner, note.title, note.body, note.now, note.now)!;
+    return this.timed('insert', () => this.statements.insert.get(note.id, owner, note.title, note.body, note.now, note.now)!);
   }
 
   find(owner: string, id: string): NoteRow | undefined {
-    return this.statements.find.get(owner, id);
+    return this.timed('find', () => this.statements.find.get(owner, id));
   }
 
   /** Notes older than `beforeSeq`, newest first. */
   page(owner: string, beforeSeq: number, limit: number): NoteRow[] {
-    return this.statements.page.all(owner, beforeSeq, limit);
+    return this.timed('page', () => this.statements.page.all(owner, beforeSeq, limit));
   }
 
   update(owner: string, seq: number, changes: { title: string; body: string; now: string }): NoteRow {
-    return this.statements.update.get(changes.title, changes.body, changes.now, owner, seq)!;
+    return this.timed('update', () => this.statements.update.get(changes.title, changes.body, changes.now, owner, seq)!);
   }
 
   delete(owner: string, seq: number): void {
-    this.statements.delete.run(owner, seq);
+    this.timed('delete', () => this.statements.delete.run(owner, seq));
   }
 }

@@ -6,7 +6,7 @@ export type { Logger };
  * The process logger: JSON lines on stdout. Credentials are redacted wherever they could appear,
  * so a token never reaches a log even when a whole request or header set is logged.
  */
-export function createLogger(level: string, destination?: DestinationStream): Logger {
+export function createLogger(level: string, destination?: DestinationStream, pretty = false): Logger {
   const options = {
     level,
     redact: {
@@ -25,5 +25,7 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
       censor: '[redacted]',
     },
   };
-  return destination ? pino(options, destination) : pino(options);
+  if (destination) return pino(options, destination);
+  // pino-pretty is a development dependency: production images never load it.
+  return pretty ? pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } }) : pino(options);
 }

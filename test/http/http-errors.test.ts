@@ -18,7 +18,14 @@ describe('errors outside any route', () => {
     const res = await api.request().get('/v2/nothing');
     expect(res.status).toBe(404);
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(res.body).toEqual({ type: 'about:blank', title: 'Not Found', status: 404, detail: expect.any(String), instance: '/v2/nothing' });
+    expect(res.body).toEqual({
+      type: 'about:blank',
+      title: 'Not Found',
+      status: 404,
+      detail: expect.any(String),
+      instance: '/v2/nothing',
+      request_id: res.headers['x-request-id'],
+    });
   });
 
   it.each([
@@ -77,6 +84,7 @@ describe('a failing database', () => {
         status: 500,
         detail: 'The server could not complete the request. It has been logged.',
         instance: '/v1/notes',
+        request_id: res.headers['x-request-id'],
       });
       expect(res.text).not.toMatch(/SQLITE|notes_away|no such table/i);
       expect(api.logs()).toMatch(/"level":50.*no such table/);

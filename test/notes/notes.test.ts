@@ -192,7 +192,7 @@ describe('GET, PATCH, DELETE /v1/notes/{id}: ownership', () => {
     const theirs = await as(bob).get(`/v1/notes/${note.id}`);
     const missing = await as(bob).get('/v1/notes/00000000-0000-4000-8000-000000000000');
     expect(theirs.status).toBe(404);
-    expect(theirs.body).toEqual({ ...missing.body, instance: theirs.body.instance });
+    expect(theirs.body).toEqual({ ...missing.body, instance: theirs.body.instance, request_id: theirs.body.request_id });
   });
 
   it("when Bob patches or deletes Alice's note, then 404 and the note is unchanged", async () => {

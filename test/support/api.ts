@@ -9,6 +9,8 @@ import { loadConfig } from '../../src/config.js';
 import { openDatabase, type Db } from '../../src/db/open.js';
 import { startServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
+import { observeIssuerFetches } from '../../src/observability/issuer-fetch-metrics.js';
 import { loadSpecConformance } from './spec-conformance.js';
 
 export interface TestApi {
@@ -17,6 +19,8 @@ export interface TestApi {
   /** A supertest agent bound to the running API. */
   request(): ReturnType<typeof request>;
   readonly db: Db;
+  /** The API's metrics registry and instruments (process metrics left out). */
+  readonly metrics: Metrics;
   /** Everything the API logged so far, as JSON lines. */
   logs(): string;
   /** Stops the API; fails when a response of the run did not match openapi.yaml. */
@@ -57,7 +61,10 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     },
   });
   const db = openDatabase(config.DATABASE_URL);
+  const metrics = createMetrics({ defaultMetrics: false });
+  const stopObserving = observeIssuerFetches(metrics, [issuer.url]);
   const app = createApp({
+    metrics,
     config,
     issuer: config.ISSUER_BASE_URL!,
     db,
@@ -71,8 +78,10 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     url: running.url,
     request: () => request(running.url),
     db,
+    metrics,
     logs: () => logged,
     async close() {
+      stopObserving();
       await running.close();
       db.close();
       fs.rmSync(folder, { recursive: true, force: true });

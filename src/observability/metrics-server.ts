@@ -1,0 +1,18 @@
+import http from 'node:http';
+import type { Registry } from 'prom-client';
+import { startServer, type RunningServer } from '../http/server.js';
+
+/** Serves `GET /metrics` (Prometheus text format) on a listener of its own, apart from the public API port. */
+export function startMetricsServer(registry: Registry, options: { host: string; port: number }): Promise<RunningServer> {
+  const serveMetrics: http.RequestListener = (req, res) => {
+    if (req.method !== 'GET' || req.url !== '/metrics') {
+      res.writeHead(404, { 'Content-Type': 'text/plain' }).end('Not found: metrics are at /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => res.writeHead(200, { 'Content-Type': registry.contentType }).end(text),
+      () => res.writeHead(500, { 'Content-Type': 'text/plain' }).end('metrics unavailable\n'),
+    );
+  };
+  return startServer(serveMetrics, options);
+}

@@ -1,0 +1,60 @@
+import type { Request, RequestHandler } from 'express';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The API's Prometheus metrics, in a registry of their own (so tests and several apps in one process do not collide). */
+export interface Metrics {
+  readonly registry: Registry;
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  readonly authRejections: Counter<'error'>;
+  readonly issuerFetches: Counter<'kind' | 'outcome'>;
+  readonly dbQueryDuration: Histogram<'operation'>;
+}
+
+export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    httpRequestDuration: new Histogram({
+      name: 'http_request_duration_seconds',
+      help: 'Duration of HTTP requests, by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status_code'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [registry],
+    }),
+    authRejections: new Counter({
+      name: 'auth_rejections_total',
+      help: 'Requests refused by authentication or authorization, by OAuth error code (none: no credentials).',
+      labelNames: ['error'],
+      registers: [registry],
+    }),
+    issuerFetches: new Counter({
+      name: 'issuer_fetches_total',
+      help: 'Requests to the authorization server for its metadata (discovery) or keys (jwks), by outcome.',
+      labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    dbQueryDuration: new Histogram({
+      name: 'db_query_duration_seconds',
+      help: 'Duration of database operations, by operation.',
+      labelNames: ['operation'],
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1],
+      registers: [registry],
+    }),
+  };
+}
+
+/**
+ * Times every request. The `route` label is the route pattern (`/v1/notes/:id`), never the raw path,
+ * so ids never become label values; requests that match no route share `unmatched`.
+ */
+export function measureRequests(metrics: Metrics): RequestHandler {
+  return (req, res, next) => {
+    const end = metrics.httpRequestDuration.startTimer();
+    res.once('finish', () => {
+      const route = (req as Request).route?.path;
+      end({ method: req.method, route: typeof route === 'string' ? route : 'unmatched', status_code: String(res.statusCode) });
+    });
+    next();
+  };
+}

@@ -1,0 +1,99 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startApi, type TestApi } from '../support/api.js';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
+
+let issuer: TestIssuer;
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+});
+afterAll(() => issuer.close());
+
+describe('rate limits per client address (requests without a valid token)', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi(issuer, { RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_USER: '1000' });
+  });
+  afterAll(() => api.close());
+
+  it('when valid-token requests come from the address, then they do not use up its budget', async () => {
+    const token = await issuer.mint();
+    for (let i = 0; i < 6; i++) expect((await api.request().get('/v1/me').auth(token, { type: 'bearer' })).status).toBe(200);
+  });
+
+  it('when an address sends more bad tokens than allowed, then 429 problem+json with RateLimit headers and Retry-After', async () => {
+    for (let i = 0; i < 3; i++) expect((await api.request().get('/v1/me').auth('bad', { type: 'bearer' })).status).toBe(401);
+    const res = await api.request().get('/v1/me').auth('bad', { type: 'bearer' });
+    expect(res.status).toBe(429);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(res.headers['retry-after']).toMatch(/^\d+$/);
+    expect(res.headers['ratelimit-policy']).toMatch(/"anonymous"; q=3; w=60/);
+    expect(res.headers.ratelimit).toMatch(/"anonymous"; r=0; t=\d+/);
+    expect(res.body).toMatchObject({ type: 'urn:notes-api:problem:rate-limited', status: 429, action: 'retry' });
+  });
+
+  it('when probes call /healthz, then they are never limited', async () => {
+    for (let i = 0; i < 5; i++) expect((await api.request().get('/healthz')).status).toBe(200);
+  });
+});
+
+describe('rate limits per user', () => {
+  let api: TestApi;
+  beforeAll(async () => {
+    api = await startApi(issuer, { RATE_LIMIT_PER_USER: '2', RATE_LIMIT_PER_IP: '1000' });
+  });
+  afterAll(() => api.close());
+
+  it('when a user goes over the limit, then 429 for that user while another user is still served', async () => {
+    const alice = await issuer.mint({ sub: 'auth0|alice-limited' });
+    const bob = await issuer.mint({ sub: 'auth0|bob-limited' });
+    expect((await api.request().get('/v1/me').auth(alice, { type: 'bearer' })).status).toBe(200);
+    expect((await api.request().get('/v1/me').auth(alice, { type: 'bearer' })).status).toBe(200);
+    const limited = await api.request().get('/v1/me').auth(alice, { type: 'bearer' });
+    expect(limited.status).toBe(429);
+    expect(limited.headers['ratelimit-policy']).toMatch(/"user"; q=2; w=60/);
+    expect((await api.request().get('/v1/me').auth(bob, { type: 'bearer' })).status).toBe(200);
+  });
+
+  it('when a user has a new token, then the same budget applies (keyed by sub, not by token)', async () => {
+    const fresh = await issuer.mint({ sub: 'auth0|alice-limited' });
+    expect((await api.request().get('/v1/me').auth(fresh, { type: 'bearer' })).status).toBe(429);
+  });
+});
+
+describe('RATE_LIMIT_ENABLED=false', () => {
+  it('when limits are off, then no request is limited and no RateLimit header is sent', async () => {
+    const api = await startApi(issuer, { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_PER_IP: '1' });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const res = await api.request().get('/v1/me');
+        expect(res.status).toBe(401);
+        expect(res.headers.ratelimit).toBeUndefined();
+      }
+    } finally {
+      await api.close();
+    }
+  });
+});
+
+describe('TRUST_PROXY', () => {
+  it('when the API trusts one proxy hop, then clients behind it are limited by their own X-Forwarded-For address', async () => {
+    const api = await startApi(issuer, { TRUST_PROXY: '1', RATE_LIMIT_PER_IP: '1' });
+    try {
+      expect((await api.request().get('/v1/me').set('X-Forwarded-For', '198.51.100.7')).status).toBe(401);
+      expect((await api.request().get('/v1/me').set('X-Forwarded-For', '198.51.100.7')).status).toBe(429);
+      expect((await api.request().get('/v1/me').set('X-Forwarded-For', '203.0.113.9')).status).toBe(401);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('when no proxy is trusted (the default), then X-Forwarded-For cannot buy a fresh budget', async () => {
+    const api = await startApi(issuer, { RATE_LIMIT_PER_IP: '1' });
+    try {
+      expect((await api.request().get('/v1/me').set('X-Forwarded-For', '198.51.100.7')).status).toBe(401);
+      expect((await api.request().get('/v1/me').set('X-Forwarded-For', '203.0.113.9')).status).toBe(429);
+    } finally {
+      await api.close();
+    }
+  });
+});

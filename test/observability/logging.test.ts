@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startApi, type TestApi } from '../support/api.js';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
+
+let issuer: TestIssuer;
+let api: TestApi;
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  api = await startApi(issuer);
+});
+afterAll(async () => {
+  await api.close();
+  await issuer.close();
+});
+
+type LogLine = Record<string, unknown> & { msg: string; level: number };
+const lines = (): LogLine[] =>
+  api
+    .logs()
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as LogLine);
+const requestLine = (requestId: string) =>
+  lines().find((line) => line.msg === 'request completed' && (line.req as { id: string }).id === requestId);
+
+describe('request logs', () => {
+  it('when an authenticated request is served, then one JSON line has method, route pattern, status, latency, sub, client_id and request id', async () => {
+    const token = await issuer.mint({ sub: 'auth0|logger' });
+    const created = await api.request().post('/v1/notes').auth(token, { type: 'bearer' }).send({ title: 'log me' });
+    const res = await api.request().get(`/v1/notes/${created.body.id}`).auth(token, { type: 'bearer' });
+    const requestId = res.headers['x-request-id']!;
+    const line = requestLine(requestId);
+    expect(line).toMatchObject({
+      level: 30,
+      req: { id: requestId, method: 'GET', url: `/v1/notes/${created.body.id}` },
+      res: { status: 200 },
+      route: '/v1/notes/:id',
+      sub: 'auth0|logger',
+      client_id: 'native-app',
+      latency_ms: expect.any(Number),
+    });
+    expect(lines().filter((l) => (l.req as { id?: string } | undefined)?.id === requestId && l.msg === 'request completed')).toHaveLength(1);
+  });
+
+  it('when the client sends a well-formed X-Request-Id, then it is used in the response header, the problem body and the log', async () => {
+    const res = await api.request().get('/v1/me').set('X-Request-Id', 'mobile-abc.123_X');
+    expect(res.headers['x-request-id']).toBe('mobile-abc.123_X');
+    expect(res.body.request_id).toBe('mobile-abc.123_X');
+    expect(requestLine('mobile-abc.123_X')).toMatchObject({ res: { status: 401 } });
+  });
+
+  it.each(['has spaces', 'x'.repeat(129), 'semi;colon'])('when X-Request-Id is malformed (%s), then a new id is generated', async (given) => {
+    const res = await api.request().get('/healthz').set('X-Request-Id', given);
+    expect(res.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('when a token is put in the URL, then the logged URL has it redacted and the token is nowhere in the log', async () => {
+    const token = await issuer.mint();
+    const res = await api.request().get(`/v1/me?access_token=${token}&x=1`);
+    const line = requestLine(res.headers['x-request-id']!);
+    expect((line!.req as { url: string }).url).toBe('/v1/me?access_token=[redacted]&x=1');
+    expect(api.logs()).not.toContain(token);
+  });
+
+  it('when authentication fails, then the reason is logged at info, never the token', async () => {
+    const token = await issuer.mint({ aud: 'https://other.example' });
+    const res = await api.request().get('/v1/me').auth(token, { type: 'bearer' }).set('Cookie', 'session=secret-cookie');
+    const refused = lines().find((l) => l.msg === 'request refused' && l.status === 401 && String(l.reason).includes('audience'));
+    expect(refused).toMatchObject({ level: 30 });
+    expect(requestLine(res.headers['x-request-id']!)).toMatchObject({ level: 30, res: { status: 401 } });
+    expect(api.logs()).not.toContain(token);
+    expect(api.logs()).not.toContain('secret-cookie');
+  });
+});

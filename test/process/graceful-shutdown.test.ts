@@ -1,0 +1,128 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
+
+let issuer: TestIssuer;
+let folder: string;
+beforeAll(async () => {
+  issuer = await startTestIssuer();
+  folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-shutdown-'));
+});
+afterAll(async () => {
+  await issuer.close();
+  fs.rmSync(folder, { recursive: true, force: true });
+});
+
+interface Server {
+  child: ChildProcess;
+  url: string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  output: () => string;
+}
+
+/** Starts the real server (src/main.ts) as a child process and waits for its "listening" line. */
+async function startServerProcess(env: Record<string, string>): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    env: {
+      PATH: process.env.PATH,
+      ISSUER_BASE_URL: issuer.url,
+      AUDIENCE: issuer.audience,
+      PORT: '0',
+      METRICS_ENABLED: 'false',
+      DATABASE_URL: path.join(folder, `${Date.now()}.db`),
+      NODE_ENV: 'test',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    const check = () => {
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      }
+    };
+    child.stdout!.on('data', check);
+    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
+  });
+  return { child, url, exited, output: () => output };
+}
+
+/** Opens POST /v1/notes and sends only the first half of its body: a request in flight. */
+function holdSlowRequest(url: string, token: string) {
+  const body = JSON.stringify({ title: 'written during shutdown', body: 'x'.repeat(2000) });
+  const req = http.request(`${url}/v1/notes`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+  });
+  const response = new Promise<{ status: number; body: string }>((resolve, reject) => {
+    req.on('response', (res) => {
+      let text = '';
+      res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, body: text }));
+    });
+    req.on('error', reject);
+  });
+  req.write(body.slice(0, 1000));
+  return { finish: () => req.end(body.slice(1000)), response };
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const connectionRefused = (url: string) =>
+  new Promise<boolean>((resolve) => {
+    http.get(`${url}/healthz`, () => resolve(false)).on('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'));
+  });
+
+describe('graceful shutdown of the real process', () => {
+  it('when SIGTERM arrives during a request, then new connections are refused, the request completes, and the process exits 0', async () => {
+    const server = await startServerProcess({});
+    const slow = holdSlowRequest(server.url, await issuer.mint());
+    await pause(500);
+    server.child.kill('SIGTERM');
+    await pause(300);
+    expect(await connectionRefused(server.url)).toBe(true);
+    slow.finish();
+    const res = await slow.response;
+    expect(res.status).toBe(201);
+    expect(JSON.parse(res.body).title).toBe('written during shutdown');
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).toMatch(/shutting down/);
+  });
+
+  it('when a request outlives SHUTDOWN_GRACE_SECONDS, then its connection is cut and the process still exits 0', async () => {
+    const server = await startServerProcess({ SHUTDOWN_GRACE_SECONDS: '1' });
+    const slow = holdSlowRequest(server.url, await issuer.mint());
+    await pause(500);
+    const started = Date.now();
+    server.child.kill('SIGTERM');
+    await expect(slow.response).rejects.toThrow();
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('when a second signal arrives, then the process exits at once', async () => {
+    const server = await startServerProcess({ SHUTDOWN_GRACE_SECONDS: '30' });
+    const slow = holdSlowRequest(server.url, await issuer.mint());
+    slow.response.catch(() => undefined);
+    await pause(500);
+    server.child.kill('SIGTERM');
+    await pause(200);
+    const started = Date.now();
+    server.child.kill('SIGINT');
+    const { code } = await server.exited;
+    expect(code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+});

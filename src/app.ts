@@ -1,6 +1,8 @@
 import express, { Router, type Express } from 'express';
 import helmet from 'helmet';
-import { createAuthenticate } from './auth/index.js';
+import { DPOP_ALGS } from './auth/challenge.js';
+import { ScopeGuards, createAuthenticate } from './auth/index.js';
+import { resourceMetadataRouter, resourceMetadataUrl } from './auth/resource-metadata.js';
 import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
@@ -20,8 +22,8 @@ import { requestLogging } from './observability/request-logging.js';
 
 export interface AppDeps {
   config: Config;
-  /** The issuer tokens are checked against (from `ISSUER_BASE_URL`, or the development server). */
-  issuer: string;
+  /** The issuers tokens are checked against (from `ISSUER_BASE_URL`, or the development server). */
+  issuers: readonly string[];
   db: Db;
   logger: Logger;
   metrics: Metrics;
@@ -37,7 +39,8 @@ export function createApp(deps: AppDeps): Express {
 
   // Every route that needs a token: verify it, then count the request against its user.
   const authenticate = Router();
-  authenticate.use(createAuthenticate(config, deps.issuer));
+  authenticate.use(createAuthenticate(config, deps.issuers));
+  const scopes = new ScopeGuards();
   if (config.RATE_LIMIT_ENABLED) authenticate.use(limitPerUser(limits));
 
   const notes = new NotesService(new NotesRepository(db, metrics.dbQueryDuration));
@@ -58,9 +61,32 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
   app.use(docsRouter());
   app.use(meRouter({ authenticate }));
-  app.use(notesRouter({ authenticate, service: notes }));
+  app.use(
+    notesRouter({
+      authenticate,
+      scopes,
+      stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
+      service: notes,
+    }),
+  );
+  app.use(
+    resourceMetadataRouter({
+      resource: config.AUDIENCE,
+      resourceName: config.RESOURCE_NAME,
+      issuers: deps.issuers,
+      scopes,
+      dpop: config.DPOP,
+    }),
+  );
 
   app.use(notFound);
-  app.use(createErrorHandler({ realm: config.AUTH_REALM, logger, metrics }));
+  app.use(
+    createErrorHandler({
+      challenge: { realm: config.AUTH_REALM, dpop: config.DPOP, dpopAlgs: DPOP_ALGS },
+      resourceMetadataUrl: (req) => resourceMetadataUrl(config.AUDIENCE, req),
+      logger,
+      metrics,
+    }),
+  );
   return app;
 }

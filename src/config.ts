@@ -18,8 +18,11 @@ const SUPPORTED_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'E
  * `config.ts` is the only module that reads `process.env`.
  */
 export const configSchema = z.object({
-  /** The authorization server (e.g. `https://TENANT.auth0.com/`); OpenID discovery finds its JWKS. */
-  ISSUER_BASE_URL: httpUrl.optional(),
+  /**
+   * The authorization server(s), comma-separated (e.g. an Auth0 custom domain and its canonical domain); OpenID
+   * discovery finds each one's JWKS, and a token is checked only against its own issuer's keys.
+   */
+  ISSUER_BASE_URL: commaList.pipe(z.array(httpUrl).min(1, 'must name at least one issuer')).optional(),
   /** The API identifier: the `aud` every access token must carry. */
   AUDIENCE: z.string().min(1, 'must not be empty').default('http://127.0.0.1:3000/'),
   /** Skips discovery and fetches the signing keys from this URL. */
@@ -46,6 +49,22 @@ export const configSchema = z.object({
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** DPoP (RFC 9449): `allowed` accepts Bearer and DPoP-bound tokens, `required` only DPoP, `disabled` only Bearer. */
+  DPOP: z.enum(['allowed', 'required', 'disabled']).default('allowed'),
+  /** How old a DPoP proof (`iat`) may be, in seconds; also how long its `jti` is remembered against replay. */
+  DPOP_PROOF_MAX_AGE_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(3600).default(300),
+  /** How many DPoP proof ids the replay store keeps at most (oldest forgotten first). */
+  DPOP_REPLAY_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(100).max(10_000_000).default(100_000),
+  /** Step-up (RFC 9470): deleting a note needs a login (`auth_time`) at most this many seconds old. */
+  STEP_UP_MAX_AGE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).optional(),
+  /** Step-up (RFC 9470): deleting a note needs one of these `acr` values, space- or comma-separated. */
+  STEP_UP_ACR_VALUES: z
+    .string()
+    .transform((value) => value.split(/[\s,]+/).filter(Boolean))
+    .pipe(z.array(z.string().regex(/^[\x21\x23-\x5b\x5d-\x7e]+$/, 'must be acr values without quotes')).min(1))
+    .optional(),
+  /** The API's name in its protected resource metadata (RFC 9728 `resource_name`). */
+  RESOURCE_NAME: z.string().min(1).default('Notes API'),
   /** Port of the embedded development authorization server, started when `ISSUER_BASE_URL` is unset outside production. */
   DEV_ISSUER_PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(4000),
   /** Which proxies to trust for the client address and protocol: `false`, `true`, a hop count, or addresses/subnets (Express `trust proxy`). */
@@ -104,6 +123,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const issue = parsed.error.issues[0]!;
     const variable = String(issue.path[0] ?? 'configuration');
     throw new ConfigError(`Invalid configuration: ${variable} ${issue.message}`);
+  }
+  if (parsed.data.JWKS_URI && (parsed.data.ISSUER_BASE_URL?.length ?? 0) > 1) {
+    throw new ConfigError('Invalid configuration: JWKS_URI works with one issuer only; with several, each is discovered');
   }
   return Object.freeze(parsed.data);
 }

@@ -50,18 +50,18 @@ async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer:
 const config = configOrExit();
 const logger = createLogger(config.LOG_LEVEL, undefined, config.NODE_ENV === 'development');
 const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
-const issuer = config.ISSUER_BASE_URL ?? devIssuer!.issuer;
+const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
 const db = openDatabase(config.DATABASE_URL);
 const metrics = createMetrics();
-observeIssuerFetches(metrics, [issuer, ...(config.JWKS_URI ? [config.JWKS_URI] : [])]);
+observeIssuerFetches(metrics, [...issuers, ...(config.JWKS_URI ? [config.JWKS_URI] : [])]);
 const app = createApp({
   config,
-  issuer,
+  issuers,
   db,
   logger,
   metrics,
-  keysProbe: createKeysProbe({ issuer, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
+  keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
 });
 
 const servers: RunningServer[] = [];
@@ -72,7 +72,7 @@ if (config.METRICS_ENABLED) {
   servers.push(metricsServer);
   logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 }
-logger.info({ url: api.url, issuer, audience: config.AUDIENCE, node_env: config.NODE_ENV }, `Notes API listening on ${api.url}`);
+logger.info({ url: api.url, issuers, audience: config.AUDIENCE, node_env: config.NODE_ENV }, `Notes API listening on ${api.url}`);
 
 shutDownGracefully({
   servers,

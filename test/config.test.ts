@@ -70,3 +70,16 @@ describe('the configuration table in README.md', () => {
     expect(documented).toEqual(Object.keys(configSchema.shape).sort());
   });
 });
+
+describe('.env.example', () => {
+  it('when compared with the schema, then it names every variable', () => {
+    const example = fs.readFileSync('.env.example', 'utf8');
+    const named = [...example.matchAll(/^#?([A-Z0-9_]+)=/gm)].map((m) => m[1]).sort();
+    expect(named).toEqual(Object.keys(configSchema.shape).sort());
+  });
+
+  it('when its uncommented values are loaded, then they form a valid configuration', () => {
+    const values = Object.fromEntries([...fs.readFileSync('.env.example', 'utf8').matchAll(/^([A-Z0-9_]+)=(.*)$/gm)].map((m) => [m[1], m[2]]));
+    expect(() => loadConfig(values)).not.toThrow();
+  });
+});

@@ -29,7 +29,7 @@ describe('openapi.yaml and the app', () => {
   it('when the app is built, then it serves exactly the operations the spec describes (besides the Swagger UI assets)', () => {
     const app = createApp({
       config: loadConfig({ ISSUER_BASE_URL: 'http://127.0.0.1:9/' }),
-      issuer: 'http://127.0.0.1:9/',
+      issuers: ['http://127.0.0.1:9/'],
       db,
       logger: createLogger('silent'),
       metrics: createMetrics({ defaultMetrics: false }),

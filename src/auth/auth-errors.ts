@@ -4,7 +4,12 @@ import { HttpError } from '../errors.js';
 export type ClientAction = 'refresh' | 'reauthenticate' | 'fix_request' | 'retry';
 
 /** OAuth error codes a resource server answers with (RFC 6750 §3.1, RFC 9470 §3). */
-export type OAuthErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope';
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'insufficient_user_authentication'
+  | 'invalid_dpop_proof';
 
 interface AuthErrorOptions {
   status: number;
@@ -15,6 +20,8 @@ interface AuthErrorOptions {
   action: ClientAction;
   scope?: string;
   serverTime?: boolean;
+  /** Extra challenge parameters (RFC 9470: `max_age`, `acr_values`), also put in the body. */
+  challengeParams?: Record<string, string>;
 }
 
 /**
@@ -24,6 +31,7 @@ interface AuthErrorOptions {
 export class AuthError extends HttpError {
   readonly code: OAuthErrorCode | undefined;
   readonly scope: string | undefined;
+  readonly challengeParams: Readonly<Record<string, string>>;
 
   constructor(options: AuthErrorOptions) {
     super({
@@ -36,10 +44,12 @@ export class AuthError extends HttpError {
         action: options.action,
         ...(options.scope ? { scope: options.scope } : {}),
         ...(options.serverTime ? { server_time: new Date().toISOString() } : {}),
+        ...options.challengeParams,
       },
     });
     this.code = options.code;
     this.scope = options.scope;
+    this.challengeParams = options.challengeParams ?? {};
   }
 }
 
@@ -84,17 +94,27 @@ export class InsufficientScopeError extends AuthError {
   }
 }
 
-/**
- * The `WWW-Authenticate` challenge for an auth error (RFC 6750 §3).
- * Descriptions are fixed strings of ours, never attacker input, but quotes and backslashes are escaped all the same.
- */
-export function bearerChallenge(realm: string, error: AuthError): string {
-  const params = [`realm="${quote(realm)}"`];
-  if (error.code) {
-    params.push(`error="${error.code}"`, `error_description="${quote(error.message)}"`);
+/** A DPoP proof that is missing, malformed, replayed, or does not match this request (RFC 9449 §7.1). */
+export class InvalidDpopProofError extends AuthError {
+  constructor(description: string) {
+    super({ status: 401, code: 'invalid_dpop_proof', slug: 'invalid-dpop-proof', title: 'Invalid DPoP Proof', description, action: 'fix_request' });
   }
-  if (error.scope) params.push(`scope="${quote(error.scope)}"`);
-  return `Bearer ${params.join(', ')}`;
 }
 
-const quote = (value: string): string => value.replace(/[\\"]/g, '\\$&');
+/** The token is valid, but the login behind it is too old or too weak for this action (RFC 9470 §3). */
+export class InsufficientUserAuthenticationError extends AuthError {
+  constructor(requirement: { maxAge?: number | undefined; acrValues?: readonly string[] | undefined }, description: string) {
+    super({
+      status: 401,
+      code: 'insufficient_user_authentication',
+      slug: 'insufficient-user-authentication',
+      title: 'Insufficient User Authentication',
+      description,
+      action: 'reauthenticate',
+      challengeParams: {
+        ...(requirement.acrValues ? { acr_values: requirement.acrValues.join(' ') } : {}),
+        ...(requirement.maxAge !== undefined ? { max_age: String(requirement.maxAge) } : {}),
+      },
+    });
+  }
+}

@@ -15,6 +15,12 @@ export interface Caller {
   /** Both of the above: what scope guards check. */
   readonly granted: ReadonlySet<string>;
   readonly expiresAt: Date;
+  /** When the user last actively authenticated (`auth_time`), if the token says. */
+  readonly authTime: Date | undefined;
+  /** The authentication context class (`acr`), if the token says. */
+  readonly acr: string | undefined;
+  /** How the token was presented: `dpop` means it is bound to a key the client proved it holds. */
+  readonly scheme: 'bearer' | 'dpop';
   /** A machine-to-machine token acts for an application, not for a person. */
   readonly kind: 'user' | 'machine';
 }
@@ -38,7 +44,7 @@ export function findCaller(req: Request): Caller | undefined {
 }
 
 /** Builds the caller from a verified token's claims; `sub` and `exp` were checked to exist by then. */
-export function callerFromClaims(payload: JWTPayload, permissionsClaim: string | undefined): Caller {
+export function callerFromClaims(payload: JWTPayload, permissionsClaim: string | undefined, scheme: 'bearer' | 'dpop'): Caller {
   const tokenScopes = typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [];
   const rawPermissions = permissionsClaim ? payload[permissionsClaim] : undefined;
   const permissions = Array.isArray(rawPermissions) ? rawPermissions.filter((p): p is string => typeof p === 'string') : [];
@@ -52,6 +58,9 @@ export function callerFromClaims(payload: JWTPayload, permissionsClaim: string |
     permissions,
     granted: new Set([...tokenScopes, ...permissions]),
     expiresAt: new Date((payload.exp as number) * 1000),
+    authTime: typeof payload.auth_time === 'number' ? new Date(payload.auth_time * 1000) : undefined,
+    acr: stringClaim(payload.acr),
+    scheme,
     kind: isMachineToken(payload, sub, clientId) ? 'machine' : 'user',
   };
 }

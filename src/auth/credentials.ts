@@ -1,18 +1,25 @@
 import type { Request } from 'express';
-import { InvalidRequestError, InvalidTokenError, MissingCredentialsError } from './auth-errors.js';
+import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MissingCredentialsError } from './auth-errors.js';
+import type { DpopMode, Scheme } from './challenge.js';
 
-// RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token
-const BEARER_CREDENTIALS = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+// RFC 6750 §2.1 and RFC 9449 §7.1: credentials = scheme 1*SP token68-like b64token
+const CREDENTIALS = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
 const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
 
 /** Tokens longer than this are refused before any parsing: no issuer we support mints them. */
 export const MAX_TOKEN_LENGTH = 8192;
 
+export interface Credentials {
+  scheme: Scheme;
+  token: string;
+}
+
 /**
- * Returns the bearer token of a request, accepting it only from the `Authorization` header
- * (RFC 6750 §2.1; RFC 9700 §4.3.2 forbids URL query tokens). Throws the RFC 6750 §3.1 error otherwise.
+ * Reads the access token, accepting it only from the `Authorization` header (RFC 6750 §2.1; RFC 9700 §4.3.2
+ * forbids URL query tokens), with the `Bearer` or `DPoP` scheme as `dpop` allows. Throws the RFC 6750 §3.1
+ * error otherwise. The proof itself is checked with the token, later.
  */
-export function readBearerToken(req: Request): string {
+export function readCredentials(req: Request, dpop: DpopMode): Credentials {
   const header = req.headers.authorization;
   if (hasQueryToken(req)) {
     throw new InvalidRequestError(
@@ -21,18 +28,29 @@ export function readBearerToken(req: Request): string {
         : 'The request presents an access token more than once (Authorization header and URL).',
     );
   }
-  if (header === undefined || header.trim() === '') throw new MissingCredentialsError();
-
-  const scheme = SCHEME.exec(header)?.[1];
-  // Another scheme (Basic, Digest…) means the client does not know it must send a token: a bare challenge.
-  if (scheme !== undefined && scheme.toLowerCase() !== 'bearer') throw new MissingCredentialsError();
-
-  const token = BEARER_CREDENTIALS.exec(header)?.[1];
-  if (token === undefined) {
-    throw new InvalidRequestError('The Authorization header is malformed; it must be the word Bearer, one space and the token.');
+  if (header === undefined || header.trim() === '') {
+    if (req.headers.dpop !== undefined) throw new InvalidRequestError('A DPoP proof was sent without an access token.');
+    throw new MissingCredentialsError();
   }
+
+  const scheme = SCHEME.exec(header)?.[1]?.toLowerCase();
+  const accepted = dpop === 'disabled' ? ['bearer'] : dpop === 'required' ? ['dpop'] : ['bearer', 'dpop'];
+  // A scheme this API does not take (Basic, or Bearer when DPoP is required): a bare challenge, no error code.
+  if (scheme !== undefined && !accepted.includes(scheme)) throw new MissingCredentialsError();
+
+  const match = CREDENTIALS.exec(header);
+  if (!match) {
+    throw new InvalidRequestError('The Authorization header is malformed; it must be the scheme, one space and the token.');
+  }
+  const token = match[2]!;
   if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError('The access token is too large to be valid.');
-  return token;
+  if (scheme === 'dpop' && typeof req.headers.dpop !== 'string') {
+    throw new InvalidDpopProofError('The DPoP scheme needs exactly one DPoP proof in the DPoP header.');
+  }
+  if (scheme === 'bearer' && req.headers.dpop !== undefined) {
+    throw new InvalidRequestError('A DPoP proof was sent with the Bearer scheme; use "Authorization: DPoP <token>".');
+  }
+  return { scheme: scheme as Scheme, token };
 }
 
 function hasQueryToken(req: Request): boolean {

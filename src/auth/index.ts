@@ -1,4 +1,5 @@
 export { createAuthenticate } from './authenticate.js';
-export { requireScopes, requireUser } from './guards.js';
+export { ScopeGuards, requireAuthentication, requireUser } from './guards.js';
 export { callerOf, findCaller, type Caller } from './caller.js';
-export { AuthError, bearerChallenge } from './auth-errors.js';
+export { AuthError } from './auth-errors.js';
+export { buildChallenge, schemeOf, type ChallengeSettings, type DpopMode } from './challenge.js';

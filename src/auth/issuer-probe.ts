@@ -6,7 +6,13 @@ export type KeysProbe = () => Promise<boolean>;
  * so that a brief outage of the issuer does not take every replica out of the load balancer:
  * keys the API has fetched keep verifying tokens meanwhile.
  */
-export function createKeysProbe(options: { issuer: string; jwksUri: string | undefined; timeoutMs: number; cacheMs?: number }): KeysProbe {
+export function createKeysProbe(options: { issuers: readonly string[]; jwksUri: string | undefined; timeoutMs: number; cacheMs?: number }): KeysProbe {
+  const probes = options.issuers.map((issuer) => probeOne({ ...options, issuer }));
+  // Ready only when every configured issuer's keys can be had: any of them may sign the next token.
+  return async () => (await Promise.all(probes.map((probe) => probe()))).every(Boolean);
+}
+
+function probeOne(options: { issuer: string; jwksUri: string | undefined; timeoutMs: number; cacheMs?: number }): KeysProbe {
   const { issuer, jwksUri, timeoutMs, cacheMs = 60_000 } = options;
   let lastSuccess = -Infinity;
 

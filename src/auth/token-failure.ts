@@ -1,5 +1,5 @@
 import { ServiceUnavailableError } from '../errors.js';
-import { InvalidTokenError } from './auth-errors.js';
+import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MissingCredentialsError, type AuthError } from './auth-errors.js';
 
 // The library wraps every verification failure in one error class and keeps only the message,
 // so the message is what tells a bad token from an issuer we cannot reach.
@@ -31,6 +31,9 @@ const BY_CLAIM: Record<string, Failure> = {
   jti: { description: 'The access token lacks a required claim (jti).' },
 };
 const BY_MESSAGE: Array<[RegExp, Failure]> = [
+  [/confirmation mismatch/i, { description: 'The DPoP proof is signed by another key than the one the access token is bound to.' }],
+  [/requires the DPoP authentication scheme/i, { description: 'This access token is DPoP-bound: send it as "DPoP <token>" with a DPoP proof.' }],
+  [/jkt|confirmation claim/i, { description: 'This API needs a DPoP-bound access token (cnf.jkt) here.' }],
   [/"exp" claim timestamp check failed/, EXPIRED],
   [/"nbf" claim timestamp check failed/, NOT_YET_VALID],
   [/"iat" claim timestamp check failed/, BY_CLAIM.iat!],
@@ -40,9 +43,25 @@ const BY_MESSAGE: Array<[RegExp, Failure]> = [
 ];
 const MALFORMED: Failure = { description: 'The access token is malformed or invalid.' };
 
+const PROOF_FAILURES: Array<[RegExp, string]> = [
+  [/htm/i, 'The DPoP proof was made for another HTTP method (htm).'],
+  [/htu/i, 'The DPoP proof was made for another URL (htu).'],
+  [/"iat"/i, 'The DPoP proof is too old or from the future (iat); make a new one, and check the device clock.'],
+  [/"ath"/i, 'The DPoP proof was made for another access token (ath).'],
+  [/jti/i, 'The DPoP proof has no jti.'],
+  [/Multiple DPoP proofs/i, 'Exactly one DPoP proof may be sent.'],
+];
+
 /** Turns a failure of the token library into the error the client should see. */
-export function classifyVerificationFailure(error: unknown): InvalidTokenError | ServiceUnavailableError {
+export function classifyVerificationFailure(error: unknown): AuthError | ServiceUnavailableError {
   const message = error instanceof Error ? error.message : String(error);
+  const { code, status } = (error ?? {}) as { code?: unknown; status?: unknown };
+  if (code === 'invalid_dpop_proof') {
+    const description = PROOF_FAILURES.find(([pattern]) => pattern.test(message))?.[1];
+    return new InvalidDpopProofError(description ?? 'The DPoP proof is malformed or its signature is invalid.');
+  }
+  if (status === 400) return new InvalidRequestError('The request is malformed (Authorization, DPoP or Host header).');
+  if (status === 401 && code === undefined) return new MissingCredentialsError();
   if (ISSUER_UNREACHABLE.some((pattern) => pattern.test(message))) {
     return new ServiceUnavailableError('The authorization server could not be reached to check the access token; retry shortly.', {
       cause: error,

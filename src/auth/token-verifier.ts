@@ -1,6 +1,7 @@
 import type { Request, Response } from 'express';
 import { auth, type JWTPayload, type JWTHeader } from 'express-oauth2-jwt-bearer';
 import type { Config } from '../config.js';
+import type { DpopMode } from './challenge.js';
 import { classifyVerificationFailure } from './token-failure.js';
 
 /** Header parameters through which a token could name its own keys; never trusted (RFC 8725 §3.10). */
@@ -10,7 +11,8 @@ export type VerifyToken = (req: Request) => Promise<JWTPayload>;
 
 /** The settings of the token library that this API needs. */
 export interface VerifierSettings {
-  issuer: string;
+  /** One issuer, or several: then each token is checked against its own issuer's keys only. */
+  issuers: readonly string[];
   audience: string;
   jwksUri: string | undefined;
   algorithms: readonly string[];
@@ -18,11 +20,13 @@ export interface VerifierSettings {
   strict: boolean;
   timeoutMs: number;
   jwksCooldownMs: number;
+  dpop: DpopMode;
+  dpopProofMaxAgeSeconds: number;
 }
 
-export function verifierSettings(config: Config, issuer: string): VerifierSettings {
+export function verifierSettings(config: Config, issuers: readonly string[]): VerifierSettings {
   return {
-    issuer,
+    issuers,
     audience: config.AUDIENCE,
     jwksUri: config.JWKS_URI,
     algorithms: config.TOKEN_SIGNING_ALGS,
@@ -30,6 +34,8 @@ export function verifierSettings(config: Config, issuer: string): VerifierSettin
     strict: config.STRICT_RFC9068,
     timeoutMs: config.ISSUER_TIMEOUT_MS,
     jwksCooldownMs: config.JWKS_COOLDOWN_MS,
+    dpop: config.DPOP,
+    dpopProofMaxAgeSeconds: config.DPOP_PROOF_MAX_AGE_SECONDS,
   };
 }
 
@@ -40,11 +46,16 @@ export function verifierSettings(config: Config, issuer: string): VerifierSettin
  * The token must already have been read from the Authorization header; the library reads it again from there.
  */
 export function createTokenVerifier(settings: VerifierSettings): VerifyToken {
-  const { algorithms, clockToleranceSeconds: tolerance, strict } = settings;
+  const { algorithms, clockToleranceSeconds: tolerance, strict, issuers } = settings;
   const middleware = auth({
     audience: settings.audience,
-    // With JWKS_URI the issuer is taken as written and discovery is skipped.
-    ...(settings.jwksUri ? { issuer: settings.issuer, jwksUri: settings.jwksUri } : { issuerBaseURL: settings.issuer }),
+    ...issuerOptions(issuers, settings.jwksUri),
+    dpop: {
+      enabled: settings.dpop !== 'disabled',
+      required: settings.dpop === 'required',
+      iatOffset: settings.dpopProofMaxAgeSeconds,
+      iatLeeway: tolerance,
+    },
     clockTolerance: tolerance,
     strict,
     timeoutDuration: settings.timeoutMs,
@@ -68,4 +79,12 @@ export function createTokenVerifier(settings: VerifierSettings): VerifyToken {
         else resolve(req.auth!.payload);
       });
     });
+}
+
+function issuerOptions(issuers: readonly string[], jwksUri: string | undefined) {
+  // With JWKS_URI the issuer is taken as written and discovery is skipped.
+  if (jwksUri) return { issuer: issuers[0]!, jwksUri };
+  // Several issuers: the library picks the configuration (and key cache) matching the token's `iss`.
+  if (issuers.length > 1) return { mcd: { issuers: [...issuers] } };
+  return { issuerBaseURL: issuers[0]! };
 }

@@ -1,5 +1,5 @@
-import type { ErrorRequestHandler } from 'express';
-import { AuthError, bearerChallenge } from '../auth/index.js';
+import type { ErrorRequestHandler, Request } from 'express';
+import { AuthError, buildChallenge, schemeOf, type ChallengeSettings } from '../auth/index.js';
 import {
   HttpError,
   MalformedJsonError,
@@ -16,8 +16,14 @@ import { plainHttpError, sendProblem } from './problem.js';
 const DATABASE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
 
 /** The single place where anything thrown becomes a response: a problem body, logged by its severity. */
-export function createErrorHandler(options: { realm: string; logger: Logger; metrics: Metrics }): ErrorRequestHandler {
-  const { realm, logger, metrics } = options;
+export function createErrorHandler(options: {
+  challenge: ChallengeSettings;
+  /** The protected resource metadata URL every 401 points at (RFC 9728 §5.1). */
+  resourceMetadataUrl: (req: Request) => string;
+  logger: Logger;
+  metrics: Metrics;
+}): ErrorRequestHandler {
+  const { challenge, resourceMetadataUrl, logger, metrics } = options;
   const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
@@ -31,7 +37,10 @@ export function createErrorHandler(options: { realm: string; logger: Logger; met
       res.destroy();
       return;
     }
-    if (error instanceof AuthError) res.set('WWW-Authenticate', bearerChallenge(realm, error));
+    if (error instanceof AuthError) {
+      const context = { usedScheme: schemeOf(req.headers.authorization), resourceMetadata: resourceMetadataUrl(req) };
+      res.set('WWW-Authenticate', buildChallenge(challenge, error, context));
+    }
     sendProblem(req, res, error);
   };
   return errorHandler;

@@ -1,5 +1,5 @@
 import { Router, type RequestHandler } from 'express';
-import { callerOf, requireScopes, requireUser } from '../auth/index.js';
+import { callerOf, requireAuthentication, requireUser, type ScopeGuards } from '../auth/index.js';
 import { jsonBody } from '../http/json-body.js';
 import { allowOnly } from '../http/routing.js';
 import { ifNoneMatchHits } from './etag.js';
@@ -7,10 +7,20 @@ import { listQuerySchema, noteCreateSchema, notePatchSchema, parseOrThrow } from
 import type { NotesService } from './notes.service.js';
 
 /** The notes routes: parse, guard, respond. What they do lives in the service. */
-export function notesRouter(deps: { authenticate: RequestHandler; service: NotesService }): Router {
-  const { authenticate, service } = deps;
+export interface NotesRouterDeps {
+  authenticate: RequestHandler;
+  scopes: ScopeGuards;
+  /** Step-up for deletions (RFC 9470); no requirement when both are unset. */
+  stepUp: { maxAge: number | undefined; acrValues: readonly string[] | undefined };
+  service: NotesService;
+}
+
+export function notesRouter(deps: NotesRouterDeps): Router {
+  const { authenticate, scopes, stepUp, service } = deps;
   const router = Router();
-  const forUser = (scope: string) => [authenticate, requireUser, requireScopes(scope)];
+  // Order of checks: token (401) → user token and scope (403) → step-up (401) → ownership (404).
+  const forUser = (scope: string) => [authenticate, requireUser, scopes.require(scope)];
+  const deletionGuards = stepUp.maxAge !== undefined || stepUp.acrValues ? [requireAuthentication(stepUp)] : [];
 
   router
     .route('/v1/notes')
@@ -38,7 +48,7 @@ export function notesRouter(deps: { authenticate: RequestHandler; service: Notes
       const { note, etag } = service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
       res.set('ETag', etag).json(note);
     })
-    .delete(...forUser('delete:notes'), (req, res) => {
+    .delete(...forUser('delete:notes'), ...deletionGuards, (req, res) => {
       service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));
       res.status(204).end();
     })

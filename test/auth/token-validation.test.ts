@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { SignJWT } from 'jose';
 import { startApi, type TestApi } from '../support/api.js';
+import { challengeOf } from '../support/challenge.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
 let issuer: TestIssuer;
@@ -24,7 +25,12 @@ async function callWith(token: string) {
 
 function expectInvalidToken(res: Awaited<ReturnType<typeof callWith>>, token: string, action = 'reauthenticate') {
   expect(res.status).toBe(401);
-  expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="notes-api", error="invalid_token", error_description="[^"]+"$/);
+  expect(challengeOf(res.headers['www-authenticate'], 'Bearer')?.params).toEqual({
+    realm: 'notes-api',
+    error: 'invalid_token',
+    error_description: res.body.detail,
+    resource_metadata: 'https://notes.example.test/.well-known/oauth-protected-resource/api',
+  });
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
   expect(res.body).toMatchObject({ type: 'urn:notes-api:problem:invalid-token', error: 'invalid_token', status: 401, action });
   expect(JSON.stringify(res.body)).not.toContain(token);

@@ -62,14 +62,14 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
   });
   const db = openDatabase(config.DATABASE_URL);
   const metrics = createMetrics({ defaultMetrics: false });
-  const stopObserving = observeIssuerFetches(metrics, [issuer.url]);
+  const stopObserving = observeIssuerFetches(metrics, config.ISSUER_BASE_URL!);
   const app = createApp({
     metrics,
     config,
-    issuer: config.ISSUER_BASE_URL!,
+    issuers: config.ISSUER_BASE_URL!,
     db,
     logger: createLogger(config.LOG_LEVEL, logSink),
-    keysProbe: createKeysProbe({ issuer: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
+    keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
   });
   const conformance = await loadSpecConformance();
   const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0 });

@@ -54,9 +54,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(measureRequests(metrics));
   app.use(helmet());
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
+  app.use('/v1', noStore);
   app.use(limitUrlLength(MAX_URL_LENGTH));
   if (config.RATE_LIMIT_ENABLED) app.use(limitAnonymous(limits));
-  app.use('/v1', noStore);
 
   app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
   app.use(docsRouter());

@@ -61,7 +61,7 @@ export class MissingCredentialsError extends AuthError {
       code: undefined,
       slug: 'unauthorized',
       title: 'Unauthorized',
-      description: 'This request needs an access token in the Authorization header: "Authorization: Bearer <token>".',
+      description: 'This request needs an access token in the Authorization header, with a scheme this API accepts (see WWW-Authenticate).',
       action: 'reauthenticate',
     });
   }

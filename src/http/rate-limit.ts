@@ -15,6 +15,9 @@ export class TooManyRequestsError extends HttpError {
   }
 }
 
+/** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
+const PROBES = new Set(['/healthz', '/readyz']);
+
 export interface RateLimitSettings {
   windowSeconds: number;
   perUser: number;
@@ -40,7 +43,7 @@ export function limitAnonymous(settings: RateLimitSettings): RequestHandler {
     identifier: 'anonymous',
     limit: settings.perIp,
     keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
-    skip: (req) => req.path === '/healthz' || req.path === '/readyz',
+    skip: (req) => PROBES.has(req.path.replace(/\/+$/, '')),
     skipSuccessfulRequests: true,
     requestWasSuccessful: (req) => findCaller(req) !== undefined,
   });

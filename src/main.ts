@@ -32,17 +32,24 @@ function configOrExit(): Config {
 async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer: string; close(): Promise<void> }> {
   // Loaded only here, so production never loads development code.
   const { startDevAuthorizationServer } = await import('../dev/authorization-server/index.js');
-  const dev = await startDevAuthorizationServer({
-    host: '127.0.0.1',
-    port: config.DEV_ISSUER_PORT,
-    audience: config.AUDIENCE,
-    dataDir: 'data/dev-issuer',
-    log: (line) => logger.info(line),
-  });
+  let dev: Awaited<ReturnType<typeof startDevAuthorizationServer>>;
+  try {
+    dev = await startDevAuthorizationServer({
+      host: '127.0.0.1',
+      port: config.DEV_ISSUER_PORT,
+      audience: config.AUDIENCE,
+      dataDir: 'data/dev-issuer',
+      log: (line) => logger.info({ component: 'dev-authorization-server' }, line),
+    });
+  } catch (error) {
+    // Its options come from the configuration (AUDIENCE, DEV_ISSUER_PORT): say so in one line, as for any bad value.
+    console.error(`Cannot start the development authorization server: ${(error as Error).message}`);
+    process.exit(1);
+  }
   logger.warn(
     { issuer: dev.issuer },
-    `ISSUER_BASE_URL is not set: using the development authorization server at ${dev.issuer} (development only). ` +
-      'Next, in another terminal: npm run login -- --user alice --password alice-dev-password',
+    `ISSUER_BASE_URL is not set: development authorization server at ${dev.issuer} (development only; users ` +
+      'alice/alice-dev-password, bob/bob-dev-password). Next, in another terminal: npm run login',
   );
   return { issuer: dev.issuer, close: () => dev.close() };
 }

@@ -1,4 +1,4 @@
-import http from 'node:http';
+import type http from 'node:http';
 import type { Registry } from 'prom-client';
 import { startServer, type RunningServer } from '../http/server.js';
 

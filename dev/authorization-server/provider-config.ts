@@ -1,0 +1,100 @@
+import { randomBytes } from 'node:crypto';
+import type { Adapter, ClientMetadata, Configuration, errors as providerErrors } from 'oidc-provider';
+import type { SigningJwk } from './keys.js';
+import { findAccount } from './users.js';
+import { errorPage, PAGE_HEADERS } from './views.js';
+
+/** The native app's client: public (no secret), PKCE-bound, loopback and private-use-scheme redirects (RFC 8252). */
+export const NATIVE_CLIENT: Readonly<ClientMetadata> = Object.freeze({
+  client_id: 'notes-native-app',
+  application_type: 'native',
+  token_endpoint_auth_method: 'none',
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  // oidc-provider lets a native client use any port on a registered loopback URI (RFC 8252 §7.3).
+  redirect_uris: ['http://127.0.0.1/callback', 'com.example.notes:/oauth2redirect'],
+});
+
+/** The scopes of the notes API an access token can carry. */
+export const API_SCOPES = ['read:notes', 'write:notes', 'delete:notes'] as const;
+
+/** Lifetimes in seconds: access tokens are short, so rotation of keys and revocation take effect soon. */
+export const LIFETIMES = Object.freeze({
+  AccessToken: 10 * 60,
+  AuthorizationCode: 60,
+  IdToken: 10 * 60,
+  Interaction: 10 * 60,
+  Session: 24 * 60 * 60,
+  Grant: 14 * 24 * 60 * 60,
+  RefreshToken: 14 * 24 * 60 * 60,
+});
+
+export interface ProviderConfigurationOptions {
+  /** The API identifier: the only resource (RFC 8707) tokens are issued for, and their `aud`. */
+  audience: string;
+  /** Private signing keys; the first signs. */
+  keys: SigningJwk[];
+  adapter: (model: string) => Adapter;
+  errors: typeof providerErrors;
+}
+
+/**
+ * The oidc-provider configuration of the development authorization server: Authorization Code with PKCE (`S256`
+ * only; oidc-provider 9 knows no other method) for one public native client, RS256 JWT access tokens for one API.
+ */
+export function providerConfiguration({ audience, keys, adapter, errors }: ProviderConfigurationOptions): Configuration {
+  return {
+    adapter,
+    clients: [{ ...NATIVE_CLIENT }],
+    jwks: { keys },
+    // Signs the interaction and session cookies; a new secret per start only ends browser sessions.
+    cookies: { keys: [randomBytes(32).toString('base64url')] },
+    responseTypes: ['code'],
+    pkce: { required: () => true },
+    scopes: ['openid', 'offline_access'],
+    findAccount,
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      // Switching users goes through `prompt=login`; a native app has no use for a logout page.
+      rpInitiatedLogout: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        // No `resource` in the request: the API, as Auth0 does with `audience` (or its tenant's default audience).
+        defaultResource: (_ctx, _client, oneOf) => oneOf ?? audience,
+        // The token request needs no `resource` again: the one granted at /authorize applies.
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (resource !== audience) throw new errors.InvalidTarget(`this server issues tokens for ${audience} only`);
+          return {
+            scope: API_SCOPES.join(' '),
+            accessTokenFormat: 'jwt',
+            accessTokenTTL: LIFETIMES.AccessToken,
+            jwt: { sign: { alg: 'RS256' } },
+          };
+        },
+      },
+    },
+    // Auth0's way to name the API. It must name the same API as `resource` would; the resource then defaults to it.
+    extraParams: {
+      audience(_ctx, value) {
+        if (value !== undefined && value !== audience) throw new errors.InvalidTarget(`unknown audience; this server issues tokens for ${audience} only`);
+      },
+    },
+    // A native app has no browser session to fall back on, so every code exchange also returns a refresh token.
+    // oidc-provider would otherwise require `offline_access` together with `prompt=consent` (OIDC Core §11), which
+    // Auth0 does not; the native client asks for `offline_access` anyway, so Auth0 returns one too.
+    issueRefreshToken: (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    expiresWithSession: () => false,
+    // Every refresh returns a new refresh token and retires the old one; reusing a retired one revokes the
+    // whole grant (RFC 9700 §4.14.2: a public client's refresh tokens must be rotated or sender-constrained).
+    rotateRefreshToken: () => true,
+    ttl: { ...LIFETIMES },
+    clientBasedCORS: () => false,
+    renderError: (ctx, out) => {
+      ctx.set(PAGE_HEADERS);
+      ctx.type = 'html';
+      ctx.body = errorPage({ error: out.error, description: out.error_description });
+    },
+  };
+}

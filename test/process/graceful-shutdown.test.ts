@@ -25,10 +25,12 @@ interface Server {
 }
 
 /** Starts the real server (src/main.ts) as a child process and waits for its "listening" line. */
-async function startServerProcess(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+async function startServerProcess(env: Record<string, string>, command: 'node' | 'npm start' = 'node'): Promise<Server> {
+  const [file, args] = command === 'node' ? [process.execPath, ['--import', 'tsx', 'src/main.ts']] : ['npm', ['start', '--silent']];
+  const child = spawn(file, args, {
     env: {
       PATH: process.env.PATH,
+      HOME: process.env.HOME,
       ISSUER_BASE_URL: issuer.url,
       AUDIENCE: issuer.audience,
       PORT: '0',
@@ -46,7 +48,8 @@ async function startServerProcess(env: Record<string, string>): Promise<Server> 
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 15_000);
+    // `npm start` may compile to dist/ first.
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
     const check = () => {
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
       if (match) {
@@ -111,6 +114,18 @@ describe('graceful shutdown of the real process', () => {
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(Date.now() - started).toBeLessThan(5000);
   });
+
+  it('when the server was started with npm start and npm gets SIGTERM, then the server finishes the request and both exit 0', async () => {
+    const server = await startServerProcess({}, 'npm start');
+    const slow = holdSlowRequest(server.url, await issuer.mint());
+    await pause(500);
+    server.child.kill('SIGTERM');
+    await pause(300);
+    slow.finish();
+    expect((await slow.response).status).toBe(201);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+  }, 90_000);
 
   it('when a second signal arrives, then the process exits at once', async () => {
     const server = await startServerProcess({ SHUTDOWN_GRACE_SECONDS: '30' });

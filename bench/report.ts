@@ -1,0 +1,357 @@
+import { NOTE_BODY, NOTE_TITLE } from './servers/common.js';
+
+export type ServerId = 'bare' | 'library' | 'api';
+export type ScenarioId = 'me' | 'me-1000' | 'notes-get' | 'notes-post' | 'invalid';
+
+export interface Scenario {
+  id: ScenarioId;
+  title: string;
+  method: 'GET' | 'POST';
+  path: string;
+  /** Which of the issuer's tokens the requests carry. */
+  tokens: 'one' | 'many' | 'writer' | 'invalid';
+  body?: string;
+  /** The bare-Express scenario this one is compared with (bare Express has no invalid-token case). */
+  ceiling: ScenarioId;
+}
+
+export const SERVERS: readonly { id: ServerId; title: string }[] = [
+  { id: 'bare', title: 'bare Express 5 (ceiling)' },
+  { id: 'library', title: 'Express 5 + auth() + requiredScopes()' },
+  { id: 'api', title: 'our API, production configuration' },
+];
+
+export const SCENARIOS: readonly Scenario[] = [
+  { id: 'me', title: 'GET /v1/me, one token', method: 'GET', path: '/v1/me', tokens: 'one', ceiling: 'me' },
+  { id: 'me-1000', title: 'GET /v1/me, 1,000 tokens', method: 'GET', path: '/v1/me', tokens: 'many', ceiling: 'me-1000' },
+  { id: 'notes-get', title: 'GET /v1/notes (20 notes)', method: 'GET', path: '/v1/notes', tokens: 'one', ceiling: 'notes-get' },
+  {
+    id: 'notes-post',
+    title: 'POST /v1/notes',
+    method: 'POST',
+    path: '/v1/notes',
+    tokens: 'writer',
+    body: JSON.stringify({ title: NOTE_TITLE, body: NOTE_BODY }),
+    ceiling: 'notes-post',
+  },
+  { id: 'invalid', title: 'GET /v1/me, invalid token (401)', method: 'GET', path: '/v1/me', tokens: 'invalid', ceiling: 'me' },
+];
+
+export interface RunRecord {
+  round: number;
+  server: ServerId;
+  scenario: ScenarioId;
+  rps: number;
+  /** Milliseconds, from every response of the run. */
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  non401: number;
+  /** Connection errors and timeouts. */
+  errors: number;
+  statuses: Record<string, number>;
+}
+
+export interface Soak {
+  seconds: number;
+  rps: number;
+  p99: number;
+  non2xx: number;
+  /** RSS of our API, sampled every second of the run. */
+  samplesBytes: number[];
+  startBytes: number;
+  endBytes: number;
+  minBytes: number;
+  maxBytes: number;
+  /** (end − start) / start. */
+  driftPct: number;
+  /** The largest |sample − start| / start. */
+  maxDeviationPct: number;
+  /** Median of the last sixth of the samples vs the first sixth: growth, with the GC's sawtooth smoothed out. */
+  trendPct: number;
+}
+
+export interface BenchData {
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; os: string; loadAverageAtStart: number[]; date: string };
+  settings: { seconds: number; rounds: number; warmupSeconds: number; soakSeconds: number; connections: number; audience: string };
+  /** Seconds per phase, and in all. */
+  timings: Record<string, number>;
+  /** Cores' worth of CPU used by other processes on the machine during each phase. */
+  otherCpuCores: Record<string, number>;
+  loadAverageAtEnd: number[];
+  runs: RunRecord[];
+  servers: { id: ServerId; peakRssBytes: number; jwksFetches: number; discoveryFetches: number }[];
+  soak: Soak | null;
+  apiEnvironment: Record<string, string>;
+}
+
+interface Summary {
+  server: ServerId;
+  scenario: ScenarioId;
+  rps: number;
+  p50: number;
+  p99: number;
+  /** Median over rounds of rps ÷ bare Express's rps in the ceiling scenario of the same round. */
+  ratio: number;
+  perRound: number[];
+  non2xx: number;
+  non401: number;
+  errors: number;
+}
+
+interface TargetResult {
+  target: string;
+  required: string;
+  measured: string;
+  pass: boolean;
+  library: string;
+}
+
+export function median(values: number[]): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+export function summarise(runs: RunRecord[]): Summary[] {
+  const summaries: Summary[] = [];
+  for (const scenario of SCENARIOS) {
+    for (const { id: server } of SERVERS) {
+      const mine = runs.filter((run) => run.server === server && run.scenario === scenario.id);
+      if (mine.length === 0) continue;
+      const ratios = mine.map((run) => {
+        const ceiling = runs.find((r) => r.round === run.round && r.server === 'bare' && r.scenario === scenario.ceiling);
+        return ceiling ? run.rps / ceiling.rps : NaN;
+      });
+      const sum = (pick: (run: RunRecord) => number) => mine.reduce((total, run) => total + pick(run), 0);
+      summaries.push({
+        server,
+        scenario: scenario.id,
+        rps: median(mine.map((run) => run.rps)),
+        p50: median(mine.map((run) => run.p50)),
+        p99: median(mine.map((run) => run.p99)),
+        ratio: median(ratios),
+        perRound: mine.map((run) => run.rps),
+        non2xx: sum((run) => run.non2xx),
+        non401: scenario.id === 'invalid' ? sum((run) => run.non401) : 0,
+        errors: sum((run) => run.errors),
+      });
+    }
+  }
+  return summaries;
+}
+
+/** Each target of issue 6, judged from this run for our API (and shown for the library alone, for reference). */
+export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
+  const get = (server: ServerId, scenario: ScenarioId) => summaries.find((s) => s.server === server && s.scenario === scenario);
+  const clean = (s: Summary | undefined) => s !== undefined && s.errors === 0 && (s.scenario === 'invalid' ? s.non401 === 0 : s.non2xx === 0);
+  const times = (value: number) => `${value.toFixed(2)}×`;
+  const ratioOf = (server: ServerId, scenario: ScenarioId) => get(server, scenario)?.ratio ?? NaN;
+  const p99Ratio = (server: ServerId) => (get(server, 'me')?.p99 ?? NaN) / (get('bare', 'me')?.p99 ?? NaN);
+  /** Rejections per second ÷ valid requests per second (GET /v1/me, one token) of the same server, per round. */
+  const rejectionRatio = (server: ServerId) =>
+    median(
+      data.runs
+        .filter((run) => run.server === server && run.scenario === 'invalid')
+        .map((run) => run.rps / (data.runs.find((r) => r.round === run.round && r.server === server && r.scenario === 'me')?.rps ?? NaN)),
+    );
+  const jwks = (server: ServerId) => data.servers.find((s) => s.id === server)?.jwksFetches ?? NaN;
+
+  const results: TargetResult[] = [
+    {
+      target: 'GET /v1/me, one token, vs bare Express',
+      required: '≥ 0.80×',
+      measured: times(ratioOf('api', 'me')),
+      pass: ratioOf('api', 'me') >= 0.8 && clean(get('api', 'me')),
+      library: times(ratioOf('library', 'me')),
+    },
+    {
+      target: 'GET /v1/me p99 latency vs bare Express p99',
+      required: '≤ 2.00×',
+      measured: `${times(p99Ratio('api'))} (${fmtMs(get('api', 'me')?.p99)} vs ${fmtMs(get('bare', 'me')?.p99)} ms)`,
+      pass: p99Ratio('api') <= 2,
+      library: `${times(p99Ratio('library'))} (${fmtMs(get('library', 'me')?.p99)} ms)`,
+    },
+    {
+      target: 'GET /v1/me, 1,000 distinct tokens, vs bare Express',
+      required: '≥ 0.70×',
+      measured: times(ratioOf('api', 'me-1000')),
+      pass: ratioOf('api', 'me-1000') >= 0.7 && clean(get('api', 'me-1000')),
+      library: times(ratioOf('library', 'me-1000')),
+    },
+    {
+      target: 'Invalid-token rejections vs valid requests (GET /v1/me) of the same server',
+      required: '≥ 1.00×',
+      measured: times(rejectionRatio('api')),
+      pass: rejectionRatio('api') >= 1 && clean(get('api', 'invalid')),
+      library: times(rejectionRatio('library')),
+    },
+    {
+      target: 'GET /v1/notes (20 notes from SQLite) vs bare Express',
+      required: '≥ 0.60×',
+      measured: times(ratioOf('api', 'notes-get')),
+      pass: ratioOf('api', 'notes-get') >= 0.6 && clean(get('api', 'notes-get')),
+      library: `${times(ratioOf('library', 'notes-get'))} (stored page, no SQLite)`,
+    },
+  ];
+  const soak = data.soak;
+  results.push({
+    target: soak ? `RSS flat across a ${soak.seconds} s run of GET /v1/me with 1,000 tokens, after warm-up` : 'RSS flat (soak skipped)',
+    required: 'every sample within ±10% of the first',
+    measured: soak
+      ? `max deviation ${soak.maxDeviationPct.toFixed(1)}%; end ${signed(soak.driftPct)}%, trend ${signed(soak.trendPct)}% ` +
+        `(${mib(soak.startBytes)} → ${mib(soak.endBytes)} MiB, min ${mib(soak.minBytes)}, max ${mib(soak.maxBytes)})`
+      : 'not run (BENCH_SOAK_SECONDS=0)',
+    pass: soak !== null && soak.maxDeviationPct <= 10 && soak.non2xx === 0,
+    library: '—',
+  });
+  results.push({
+    target: 'JWKS fetches for the whole steady run (one key set)',
+    required: '= 1',
+    measured: String(jwks('api')),
+    pass: jwks('api') === 1,
+    library: String(jwks('library')),
+  });
+  return results;
+}
+
+/** The phases under load, where other processes' CPU use disturbs the figures. */
+const LOAD_PHASES = ['warm-up', 'rounds', 'soak'];
+
+const fmt = (value: number) => Math.round(value).toLocaleString('en-US');
+const fmtMs = (value: number | undefined) => (value === undefined || Number.isNaN(value) ? '—' : value.toFixed(2));
+const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
+
+export function renderReport(data: BenchData): string {
+  const summaries = summarise(data.runs);
+  const targets = judge(data, summaries);
+  const { machine, settings, soak } = data;
+  const title = (id: ServerId) => SERVERS.find((s) => s.id === id)!.title;
+  const scenarioTitle = (id: ScenarioId) => SCENARIOS.find((s) => s.id === id)!.title;
+  const lines: string[] = [];
+  const push = (...more: string[]) => lines.push(...more);
+
+  push(
+    '# Benchmarks',
+    '',
+    `Generated by \`npm run bench\` (bench/run.ts) on ${machine.date}. Do not edit by hand: run the bench again.`,
+    'Every figure below comes from this one run. Absolute numbers drift on shared machines; the ratios against',
+    'bare Express measured in the same round are what the targets of issue 6 are judged on.',
+    '',
+    '## Machine',
+    '',
+    `- CPU: ${machine.cpu}, ${machine.cores} cores; memory ${machine.memoryGiB} GiB`,
+    `- Node ${machine.node} on ${machine.os}`,
+    `- Load average when the bench started: ${machine.loadAverageAtStart.join(', ')}; when it ended: ${data.loadAverageAtEnd.join(', ')}`,
+    `- CPU taken by other processes on the machine (cores, of ${machine.cores}), per phase: ` +
+      `${Object.entries(data.otherCpuCores)
+        .filter(([name]) => LOAD_PHASES.includes(name))
+        .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
+        .join(', ')}. Anything well above 0 means the figures are noisier than usual.`,
+    '',
+    '## Targets (issue 6)',
+    '',
+    '| target | required | our API | result | library alone (reference) |',
+    '| --- | --- | --- | --- | --- |',
+    ...targets.map((t) => `| ${t.target} | ${t.required} | ${t.measured} | **${t.pass ? 'PASS' : 'FAIL'}** | ${t.library} |`),
+    '',
+    'A ratio target also fails if any response of that scenario had an unexpected status or a socket error.',
+    '',
+    `## Results (medians over ${settings.rounds} rounds of ${settings.seconds} s, ${settings.connections} connections)`,
+    '',
+    '| scenario | server | req/s | × bare | p50 ms | p99 ms | req/s per round | non-2xx | non-401 | errors |',
+    '| --- | --- | ---: | ---: | ---: | ---: | --- | ---: | ---: | ---: |',
+    ...summaries.map(
+      (s) =>
+        `| ${scenarioTitle(s.scenario)} | ${title(s.server)} | ${fmt(s.rps)} | ${s.ratio.toFixed(2)}× | ${fmtMs(s.p50)} | ${fmtMs(s.p99)} | ` +
+        `${s.perRound.map(fmt).join(' / ')} | ${s.non2xx} | ${s.scenario === 'invalid' ? s.non401 : '—'} | ${s.errors} |`,
+    ),
+    '',
+    '- × bare: per round, this server\'s req/s ÷ bare Express\'s req/s in the same scenario and round (for the invalid',
+    '  token, bare Express\'s `GET /v1/me`: it has no invalid-token case); the median of those ratios.',
+    '- Latencies are measured per response (sub-millisecond), from every response of the run.',
+    '- non-2xx: responses that were not 2xx (for the invalid-token scenario all of them, by design); non-401: responses',
+    '  of the invalid-token scenario that were not 401; errors: socket errors and timeouts. Sums over all rounds.',
+    '',
+    '## Servers',
+    '',
+    '| server | peak RSS (VmHWM) | JWKS fetches | discovery fetches |',
+    '| --- | ---: | ---: | ---: |',
+    ...data.servers.map((s) => `| ${title(s.id)} | ${mib(s.peakRssBytes)} MiB | ${s.jwksFetches} | ${s.discoveryFetches} |`),
+    '',
+    'Peak RSS is read from `/proc/<pid>/status` after the rounds (before the soak). Fetches are counted by the bench',
+    'issuer over the whole run (seeding, checks, warm-up, rounds and soak); servers are driven one at a time, so each',
+    "fetch is attributed to the server under load when it happened.",
+    '',
+    '## Memory soak (our API)',
+    '',
+  );
+  if (soak) {
+    push(
+      `GET /v1/me with 1,000 tokens for ${soak.seconds} s after a ${settings.warmupSeconds} s warm-up: ${fmt(soak.rps)} req/s, ` +
+        `p99 ${fmtMs(soak.p99)} ms, ${soak.non2xx} non-2xx.`,
+      '',
+      '| start | end | min | max | end drift | trend (last vs first sixth, medians) | max deviation | samples |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      `| ${mib(soak.startBytes)} MiB | ${mib(soak.endBytes)} MiB | ${mib(soak.minBytes)} MiB | ${mib(soak.maxBytes)} MiB | ` +
+        `${signed(soak.driftPct)}% | ${signed(soak.trendPct)}% | ${soak.maxDeviationPct.toFixed(1)}% | ${soak.samplesBytes.length} |`,
+      '',
+      'The target is judged on the strict reading, every sample within ±10% of the first. The trend column separates',
+      "growth (a leak, an unbounded cache) from the garbage collector's sawtooth.",
+      '',
+      `RSS every second (MiB): ${soak.samplesBytes.map(mib).join(', ')}`,
+    );
+  } else {
+    push('Skipped (BENCH_SOAK_SECONDS=0).');
+  }
+  const env = Object.entries(data.apiEnvironment)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(' \\\n  ');
+  push(
+    '',
+    '## How it was run',
+    '',
+    '```sh',
+    `BENCH_SECONDS=${settings.seconds} BENCH_ROUNDS=${settings.rounds} BENCH_WARMUP_SECONDS=${settings.warmupSeconds} ` +
+      `BENCH_SOAK_SECONDS=${settings.soakSeconds} npm run bench   # defaults: 5, 3, 2, 60`,
+    '```',
+    '',
+    'What the bench starts, each its own process on 127.0.0.1 with port 0:',
+    '',
+    '```sh',
+    'npm run build                                    # once, first',
+    'node --import tsx bench/issuer.ts                # discovery + JWKS (one RS256 key, jose), mints the tokens, counts fetches',
+    '# bench/servers/*.ts, types stripped to JavaScript in a temporary folder, run by plain node like our API\'s build:',
+    'NODE_ENV=production node servers/bare.js',
+    `NODE_ENV=production ISSUER_BASE_URL=<bench issuer> AUDIENCE=${settings.audience} node servers/library.js`,
+    `${env} \\\n  node dist/src/main.js > api.log   # working directory: a temporary folder (no .env)`,
+    '```',
+    '',
+    `The load generator is autocannon's programmatic API inside the bench process: ${settings.connections} connections, no pipelining,`,
+    `a ${settings.warmupSeconds} s warm-up per server and scenario (discarded), then ${settings.rounds} rounds; in each round every`,
+    `scenario runs on every server for ${settings.seconds} s, servers alternating, their order rotating each round. Tokens: RS256,`,
+    '`scope: "read:notes write:notes delete:notes"`, expiring hours after the run; the 1,000-token scenario gives each',
+    'connection its own starting place in the rotation; the invalid token has a bad signature under the published `kid`.',
+    '`POST /v1/notes` writes as another user, so the 20 notes read by `GET /v1/notes` stay 20. Our API logs every',
+    'request at `info` to a file.',
+    '',
+    `Time taken: ${Object.entries(data.timings)
+      .map(([name, seconds]) => `${name} ${seconds} s`)
+      .join(', ')}.`,
+    '',
+    '## Raw data',
+    '',
+    '<details><summary>JSON</summary>',
+    '',
+    '```json',
+    JSON.stringify({ ...data, summaries, targets }, null, 2),
+    '```',
+    '',
+    '</details>',
+    '',
+  );
+  return lines.join('\n');
+}

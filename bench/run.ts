@@ -1,0 +1,429 @@
+/**
+ * `npm run bench`: the benchmark of issue 6. Starts the bench issuer and three servers as their own processes on
+ * 127.0.0.1 (bare Express 5, the token library alone, our API in production configuration), drives them with
+ * autocannon from this process, alternating servers over several rounds, then soaks our API for memory, and
+ * writes docs/benchmarks.md. Durations come from BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_SOAK_SECONDS.
+ */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import ts from 'typescript';
+import type { BenchTokens, FetchCounts } from './issuer.js';
+import { cpuSnapshot, killAllNow, memoryOf, othersCores, spawnChild, stopAll, type Child } from './procs.js';
+import { median, renderReport, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ServerId, type Soak } from './report.js';
+import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
+const AUDIENCE = 'https://notes.bench.test/api';
+
+function envSeconds(name: string, fallback: number, min: number): number {
+  const raw = process.env[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < min || value > 3600) throw new Error(`${name} must be a whole number from ${min} to 3600`);
+  return value;
+}
+
+const settings = {
+  seconds: envSeconds('BENCH_SECONDS', 5, 1),
+  rounds: envSeconds('BENCH_ROUNDS', 3, 1),
+  warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 2, 0),
+  soakSeconds: envSeconds('BENCH_SOAK_SECONDS', 60, 0),
+  connections: 10,
+};
+
+interface Target {
+  id: ServerId;
+  child: Child;
+  url: string;
+  jwks: number;
+  discovery: number;
+}
+
+// ---- process lifetime: every child is killed by PID on success, error, signal or watchdog ----
+
+let current: autocannon.Instance | undefined;
+let aborting = false;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-bench-'));
+
+async function abort(code: number, reason: unknown): Promise<never> {
+  if (!aborting) {
+    aborting = true;
+    console.error(`bench: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
+    current?.stop();
+    await stopAll();
+    console.error(`bench: stopped every child process; their logs are in ${tmp}`);
+  }
+  process.exit(code);
+}
+process.on('exit', killAllNow);
+process.once('SIGINT', () => void abort(130, 'interrupted'));
+process.once('SIGTERM', () => void abort(143, 'terminated'));
+
+const perRun = settings.seconds + 1;
+const budgetSeconds =
+  600 + 2 * (SERVERS.length * SCENARIOS.length * (settings.warmupSeconds + 1 + settings.rounds * perRun)) + 2 * (settings.soakSeconds + 30);
+setTimeout(() => void abort(1, `watchdog: the bench took longer than ${budgetSeconds} s`), budgetSeconds * 1000).unref();
+
+// ---- helpers ----
+
+async function http(url: string, init: RequestInit = {}): Promise<{ status: number; body: string }> {
+  const response = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  return { status: response.status, body: await response.text() };
+}
+
+const percentile = (sorted: Float64Array, p: number): number =>
+  sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+}
+
+const phases: Record<string, number> = {};
+/** Cores' worth of CPU that other processes on the machine took during each phase: how noisy the run was. */
+const others: Record<string, number> = {};
+async function phase<T>(name: string, work: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  const cpu = cpuSnapshot();
+  console.error(`bench: ${name}…`);
+  try {
+    return await work();
+  } finally {
+    phases[name] = Math.round((performance.now() - started) / 100) / 10;
+    others[name] = Math.round(othersCores(cpu, cpuSnapshot(), os.cpus().length) * 100) / 100;
+  }
+}
+
+// ---- the load ----
+
+function requestsFor(scenario: Scenario, tokens: BenchTokens): { headers?: Record<string, string>; requests?: autocannon.Request[] } {
+  const auth = (token: string) => ({
+    authorization: `Bearer ${token}`,
+    ...(scenario.body ? { 'content-type': 'application/json' } : {}),
+  });
+  if (scenario.tokens === 'many') return { requests: tokens.many.map((token) => ({ headers: auth(token) })) };
+  return { headers: auth(tokens[scenario.tokens]) };
+}
+
+interface Measurement {
+  rps: number;
+  p50: number;
+  p99: number;
+  requests: number;
+  non2xx: number;
+  non401: number;
+  errors: number;
+  statuses: Record<string, number>;
+}
+
+/** One autocannon run of `seconds`, bounded; latencies are kept per response for sub-millisecond percentiles. */
+async function load(target: Target, scenario: Scenario, tokens: BenchTokens, seconds: number): Promise<Measurement> {
+  const { headers, requests } = requestsFor(scenario, tokens);
+  let nextOffset = 0;
+  const options: autocannon.Options = {
+    url: `${target.url}${scenario.path}`,
+    connections: settings.connections,
+    duration: seconds,
+    timeout: 10,
+    method: scenario.method,
+    ...(headers ? { headers } : {}),
+    ...(scenario.body ? { body: scenario.body } : {}),
+    ...(requests
+      ? {
+          requests,
+          // Each connection starts at its own place in the 1,000 tokens, so no two send the same token together.
+          setupClient: (client: autocannon.Client) => {
+            const offset = (nextOffset++ * Math.floor(requests.length / settings.connections)) % requests.length;
+            client.setRequests([...requests.slice(offset), ...requests.slice(0, offset)]);
+          },
+        }
+      : {}),
+  };
+  let latencies = new Float64Array(1 << 16);
+  let count = 0;
+  // Timed from autocannon's `start`, after the connections' requests are built (1,000 of them take a while).
+  let startedAt = performance.now();
+  let endedAt = startedAt;
+  const result = await new Promise<autocannon.Result>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`autocannon did not finish within ${seconds + 30} s`)), (seconds + 30) * 1000);
+    const instance = autocannon(options, (error: unknown, done: autocannon.Result) => {
+      endedAt = performance.now();
+      clearTimeout(timer);
+      current = undefined;
+      if (error) reject(error instanceof Error ? error : new Error(String(error)));
+      else resolve(done);
+    });
+    current = instance;
+    instance.on('start', () => {
+      startedAt = performance.now();
+    });
+    instance.on('response', (_client, _status, _bytes, responseTime) => {
+      if (count === latencies.length) {
+        const grown = new Float64Array(latencies.length * 2);
+        grown.set(latencies);
+        latencies = grown;
+      }
+      latencies[count++] = responseTime;
+    });
+  });
+  const sorted = latencies.subarray(0, count).sort();
+  const statuses = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([code, stat]) => [code, stat.count ?? 0]));
+  return {
+    rps: count / ((endedAt - startedAt) / 1000),
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    requests: count,
+    non2xx: result.non2xx,
+    non401: count - (statuses['401'] ?? 0),
+    errors: result.errors + result.timeouts,
+    statuses,
+  };
+}
+
+// ---- main ----
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const machine = {
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    cores: os.cpus().length,
+    memoryGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    node: process.version,
+    os: `${os.type()} ${os.release()}`,
+    loadAverageAtStart: os.loadavg().map((value) => Math.round(value * 100) / 100),
+    date: new Date().toISOString(),
+  };
+
+  await phase('build', async () => {
+    const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
+    if (build.status !== 0) throw new Error(`npm run build failed (${build.error?.message ?? `exit ${build.status}`})`);
+  });
+
+  const compiled = await phase('compile comparison servers', async () => compileServers());
+  const tsx = (file: string) => ['--import', 'tsx', path.join(ROOT, 'bench', file)];
+  const { issuerUrl, tokens, targets } = await phase('start', async () => {
+    const issuer = await spawnChild({
+      name: 'issuer',
+      command: process.execPath,
+      args: tsx('issuer.ts'),
+      env: cleanEnv({ AUDIENCE }),
+      cwd: ROOT,
+      logDir: tmp,
+      ready: /"issuer":"([^"]+)"/,
+      timeoutMs: 30_000,
+    });
+    const issuerUrl = issuer.ready;
+    const tokens = JSON.parse((await http(`${issuerUrl}_bench/tokens`)).body) as BenchTokens;
+    const comparison = (id: ServerId, file: string) =>
+      spawnChild({
+        name: id,
+        command: process.execPath,
+        args: [path.join(compiled, file)],
+        env: cleanEnv({ NODE_ENV: 'production', ISSUER_BASE_URL: issuerUrl, AUDIENCE }),
+        cwd: ROOT,
+        logDir: tmp,
+        ready: /\{"port":(\d+)\}/,
+        timeoutMs: 30_000,
+      }).then(({ child, ready }) => ({ id, child, url: `http://127.0.0.1:${ready}`, jwks: 0, discovery: 0 }));
+    const bare = await comparison('bare', 'bare.js');
+    const library = await comparison('library', 'library.js');
+    const api = await spawnChild({
+      name: 'api',
+      command: process.execPath,
+      args: [path.join(ROOT, 'dist', 'src', 'main.js')],
+      // Its own folder as working directory, so no stray .env changes the configuration.
+      env: cleanEnv(apiEnv(issuerUrl)),
+      cwd: tmp,
+      logDir: tmp,
+      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+      timeoutMs: 30_000,
+    }).then(({ child, ready }): Target => ({ id: 'api', child, url: ready, jwks: 0, discovery: 0 }));
+    return { issuerUrl, tokens, targets: [bare, library, api] };
+  });
+
+  const counts = async () => JSON.parse((await http(`${issuerUrl}_bench/count`)).body) as FetchCounts;
+  /** Servers are driven one at a time, so the issuer's fetches during `work` are that server's. */
+  const attributed = async <T>(target: Target, work: () => Promise<T>): Promise<T> => {
+    const before = await counts();
+    try {
+      return await work();
+    } finally {
+      const after = await counts();
+      target.jwks += after.jwks - before.jwks;
+      target.discovery += after.discovery - before.discovery;
+    }
+  };
+  const applies = (target: Target, scenario: Scenario) => target.id !== 'bare' || scenario.id !== 'invalid';
+  const api = targets.find((target) => target.id === 'api')!;
+
+  await phase('seed and check', async () => {
+    await attributed(api, async () => {
+      for (let i = 1; i <= PAGE_SIZE; i++) {
+        const created = await http(`${api.url}/v1/notes`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${tokens.one}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ title: `${NOTE_TITLE} ${i}`, body: NOTE_BODY }),
+        });
+        if (created.status !== 201) throw new Error(`seeding note ${i}: ${created.status} ${created.body}`);
+      }
+    });
+    const shapes = new Map<string, string>();
+    for (const target of targets) {
+      await attributed(target, async () => {
+        for (const scenario of SCENARIOS.filter((s) => applies(target, s))) {
+          const token = scenario.tokens === 'many' ? tokens.many[0]! : tokens[scenario.tokens];
+          const { status, body } = await http(`${target.url}${scenario.path}`, {
+            method: scenario.method,
+            headers: { authorization: `Bearer ${token}`, ...(scenario.body ? { 'content-type': 'application/json' } : {}) },
+            ...(scenario.body ? { body: scenario.body } : {}),
+          });
+          const ok = scenario.id === 'invalid' ? status === 401 : status >= 200 && status < 300;
+          if (!ok) throw new Error(`${target.id} ${scenario.id}: unexpected ${status} ${body.slice(0, 300)}`);
+          if (scenario.id === 'invalid') continue;
+          // The same response shape from every server: same keys, and a page of 20 notes.
+          const json = JSON.parse(body) as Record<string, unknown>;
+          const shape = Object.keys(json).sort().join(',') + (Array.isArray(json.items) ? ` items=${json.items.length}` : '');
+          const expected = shapes.get(scenario.id) ?? shape;
+          shapes.set(scenario.id, expected);
+          if (shape !== expected) throw new Error(`${target.id} ${scenario.id}: body shape ${shape}, expected ${expected}`);
+        }
+      });
+    }
+    if (shapes.get('notes-get') !== `items,next_cursor items=${PAGE_SIZE}`) throw new Error(`notes page is ${shapes.get('notes-get')}`);
+  });
+
+  if (settings.warmupSeconds > 0) {
+    await phase('warm-up', async () => {
+      for (const target of targets) {
+        await attributed(target, async () => {
+          for (const scenario of SCENARIOS.filter((s) => applies(target, s))) await load(target, scenario, tokens, settings.warmupSeconds);
+        });
+      }
+    });
+  }
+
+  const runs: RunRecord[] = [];
+  await phase('rounds', async () => {
+    for (let round = 1; round <= settings.rounds; round++) {
+      for (const scenario of SCENARIOS) {
+        // Servers alternate within each scenario; the order rotates each round.
+        const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!);
+        for (const target of order.filter((t) => applies(t, scenario))) {
+          const measured = await attributed(target, () => load(target, scenario, tokens, settings.seconds));
+          runs.push({ round, server: target.id, scenario: scenario.id, ...measured });
+          console.error(
+            `bench: round ${round} ${scenario.id.padEnd(10)} ${target.id.padEnd(7)} ${measured.rps.toFixed(0).padStart(6)} req/s` +
+              `  p50 ${measured.p50.toFixed(2)} ms  p99 ${measured.p99.toFixed(2)} ms  statuses ${JSON.stringify(measured.statuses)}`,
+          );
+          await sleep(250);
+        }
+      }
+    }
+  });
+  const peaks = Object.fromEntries(targets.map((target) => [target.id, memoryOf(target.child.pid).peak])) as Record<ServerId, number>;
+
+  let soak: Soak | null = null;
+  if (settings.soakSeconds > 0) {
+    soak = await phase('soak', () => attributed(api, () => soakApi(api, tokens)));
+  }
+
+  const data: BenchData = {
+    machine,
+    settings: { ...settings, audience: AUDIENCE },
+    timings: { ...phases, total: Math.round((performance.now() - started) / 100) / 10 },
+    otherCpuCores: { ...others },
+    loadAverageAtEnd: os.loadavg().map((value) => Math.round(value * 100) / 100),
+    runs,
+    servers: targets.map((target) => ({ id: target.id, peakRssBytes: peaks[target.id], jwksFetches: target.jwks, discoveryFetches: target.discovery })),
+    soak,
+    apiEnvironment: { ...apiEnv('<bench issuer>'), DATABASE_URL: '<temporary folder>/notes.db' },
+  };
+  fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
+  fs.writeFileSync(REPORT_FILE, renderReport(data));
+  console.error(`bench: wrote ${path.relative(ROOT, REPORT_FILE)} in ${data.timings.total} s`);
+}
+
+/**
+ * The comparison servers run as plain JavaScript, like our API's build: under tsx its loader thread and source maps
+ * would cost them memory and time our API does not pay. Types are checked by `npx tsc --noEmit`; this only strips them.
+ */
+function compileServers(): string {
+  const out = path.join(tmp, 'servers');
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(tmp, 'package.json'), '{"type":"module"}\n');
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(tmp, 'node_modules'));
+  const source = path.join(ROOT, 'bench', 'servers');
+  for (const file of fs.readdirSync(source).filter((name) => name.endsWith('.ts'))) {
+    const { outputText } = ts.transpileModule(fs.readFileSync(path.join(source, file), 'utf8'), {
+      compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022, verbatimModuleSyntax: true },
+      fileName: file,
+    });
+    fs.writeFileSync(path.join(out, file.replace(/\.ts$/, '.js')), outputText);
+  }
+  return out;
+}
+
+/** Our API in production configuration, everything on, limits too high to trigger. */
+function apiEnv(issuer: string): Record<string, string> {
+  return {
+    NODE_ENV: 'production',
+    LOG_LEVEL: 'info',
+    METRICS_ENABLED: 'true',
+    METRICS_PORT: '0',
+    RATE_LIMIT_ENABLED: 'true',
+    RATE_LIMIT_PER_USER: '100000000',
+    RATE_LIMIT_PER_IP: '100000000',
+    ISSUER_BASE_URL: issuer,
+    AUDIENCE,
+    DATABASE_URL: path.join(tmp, 'notes.db'),
+    PORT: '0',
+    HOST: '127.0.0.1',
+  };
+}
+
+/** A steady run of our API on `/v1/me` with 1,000 tokens, after a warm-up, sampling RSS every second. */
+async function soakApi(api: Target, tokens: BenchTokens): Promise<Soak> {
+  const scenario = SCENARIOS.find((s) => s.id === 'me-1000')!;
+  if (settings.warmupSeconds > 0) await load(api, scenario, tokens, settings.warmupSeconds);
+  const samples: number[] = [];
+  const sampler = setInterval(() => samples.push(memoryOf(api.child.pid).rss), 1000);
+  let measured: Measurement;
+  try {
+    measured = await load(api, scenario, tokens, settings.soakSeconds);
+  } finally {
+    clearInterval(sampler);
+  }
+  if (samples.length === 0) samples.push(memoryOf(api.child.pid).rss);
+  const start = samples[0]!;
+  const end = samples.at(-1)!;
+  const deviation = (value: number) => ((value - start) / start) * 100;
+  const sixth = Math.max(1, Math.floor(samples.length / 6));
+  const first = median(samples.slice(0, sixth));
+  return {
+    seconds: settings.soakSeconds,
+    rps: measured.rps,
+    p99: measured.p99,
+    non2xx: measured.non2xx,
+    samplesBytes: samples,
+    startBytes: start,
+    endBytes: end,
+    minBytes: Math.min(...samples),
+    maxBytes: Math.max(...samples),
+    driftPct: deviation(end),
+    maxDeviationPct: Math.max(...samples.map((value) => Math.abs(deviation(value)))),
+    trendPct: ((median(samples.slice(-sixth)) - first) / first) * 100,
+  };
+}
+
+try {
+  await main();
+  await stopAll();
+  fs.rmSync(tmp, { recursive: true, force: true });
+  process.exit(0);
+} catch (error) {
+  await abort(1, error);
+}

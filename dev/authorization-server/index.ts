@@ -33,8 +33,10 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
 
 /**
  * Starts a local OpenID provider (oidc-provider) for development and tests: Authorization Code + PKCE (S256) for
- * the public native client `notes-native-app`, RS256 JWT access tokens (`typ: at+jwt`) for `audience`, and two
- * users, alice and bob. It only listens on loopback: its passwords are public.
+ * the public native client `notes-native-app`, RS256 JWT access tokens (`typ: at+jwt`) for `audience` (DPoP-bound
+ * when the token request carries a proof; with `auth_time` and `acr`), `max_age` and `acr_values` honoured, and two
+ * users, alice and bob, with the one-time code 000000 as second factor. It only listens on loopback: its passwords
+ * are public.
  *
  * @example
  * const server = await startDevAuthorizationServer({ audience: 'http://127.0.0.1:3000/', dataDir: 'data/dev-issuer' });
@@ -51,13 +53,13 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   if (!dataDir) throw new TypeError('dataDir is required');
 
   const keys = await loadOrCreateSigningKeys(dataDir, log);
-  const { default: Provider, errors } = await importOidcProvider();
+  const { default: Provider, errors, interactionPolicy } = await importOidcProvider();
   const server = http.createServer();
   await listen(server, port, host);
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
 
   const adapter = createDevStore(path.join(dataDir, 'grants.json'));
-  const provider = new Provider(issuer, providerConfiguration({ audience, keys, adapter, errors }));
+  const provider = new Provider(issuer, providerConfiguration({ audience, keys, adapter, errors, interactionPolicy }));
   const describe = (error: OIDCProviderError) =>
     [error.error, error.error_description, error.error_detail && `(${error.error_detail})`].filter(Boolean).join(' ');
   provider.on('authorization.error', (_ctx: unknown, error: OIDCProviderError) => log(`authorization request refused: ${describe(error)}`));

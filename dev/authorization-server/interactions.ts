@@ -1,9 +1,28 @@
 import express, { Router, type ErrorRequestHandler, type Response } from 'express';
-import type { Provider } from 'oidc-provider';
+import type { Interaction, Provider } from 'oidc-provider';
+import { ACR, isDevOneTimeCode, loginAuthentication, requestedAcrValues, satisfiesAcr } from './authentication-context.js';
 import { authenticate } from './users.js';
-import { consentPage, errorPage, loginPage, PAGE_HEADERS } from './views.js';
+import { consentPage, errorPage, loginPage, PAGE_HEADERS, type LoginPageOptions } from './views.js';
 
 const form = express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 });
+
+/** What the login page says and asks for, from the authorization request behind it (`max_age`, `acr_values`). */
+function loginPageFor(interaction: Interaction, extra: { login?: string; error?: string } = {}): LoginPageOptions {
+  const { uid, params, prompt } = interaction;
+  const requested = requestedAcrValues(params);
+  const notice = prompt.reasons.includes('max_age')
+    ? 'The app needs a recent sign-in: please sign in again.'
+    : prompt.reasons.includes('acr_values')
+      ? 'The app needs a stronger sign-in: your password and the one-time code.'
+      : undefined;
+  return {
+    uid,
+    clientId: String(params.client_id),
+    secondFactor: satisfiesAcr(ACR.PASSWORD, requested) ? 'optional' : 'required',
+    ...(notice ? { notice } : {}),
+    ...extra,
+  };
+}
 
 function send(res: Response, status: number, html: string): void {
   res.status(status).set(PAGE_HEADERS).send(html);
@@ -17,9 +36,10 @@ export function interactionsRouter(provider: Provider, options: { audience: stri
   const router = Router();
 
   router.get('/interaction/:uid', async (req, res) => {
-    const { uid, prompt, params, session } = await provider.interactionDetails(req, res);
+    const interaction = await provider.interactionDetails(req, res);
+    const { uid, prompt, params, session } = interaction;
     const clientId = String(params.client_id);
-    if (prompt.name === 'login') return send(res, 200, loginPage({ uid, clientId }));
+    if (prompt.name === 'login') return send(res, 200, loginPage(loginPageFor(interaction)));
     if (prompt.name === 'consent') {
       const { missingOIDCScope = [], missingResourceScopes = {} } = prompt.details;
       const scopes = [...new Set([...missingOIDCScope, ...Object.values(missingResourceScopes).flat()])];
@@ -29,16 +49,28 @@ export function interactionsRouter(provider: Provider, options: { audience: stri
   });
 
   router.post('/interaction/:uid/login', form, async (req, res) => {
-    const { uid, prompt, params } = await provider.interactionDetails(req, res);
-    if (prompt.name !== 'login') return send(res, 400, errorPage({ error: 'invalid_request', description: 'This sign-in is not waiting for a password.' }));
+    const interaction = await provider.interactionDetails(req, res);
+    if (interaction.prompt.name !== 'login') {
+      return send(res, 400, errorPage({ error: 'invalid_request', description: 'This sign-in is not waiting for a password.' }));
+    }
     const body = (req.body ?? {}) as Record<string, unknown>;
+    const login = typeof body.login === 'string' ? body.login : '';
     const user = authenticate(body.login, body.password);
     if (!user) {
       options.log(`sign-in refused for user name ${JSON.stringify(String(body.login ?? '').slice(0, 64))}`);
-      const login = typeof body.login === 'string' ? body.login : '';
-      return send(res, 401, loginPage({ uid, clientId: String(params.client_id), login, error: 'Wrong user name or password.' }));
+      return send(res, 401, loginPage(loginPageFor(interaction, { login, error: 'Wrong user name or password.' })));
     }
-    await provider.interactionFinished(req, res, { login: { accountId: user.sub } }, { mergeWithLastSubmission: false });
+    const code = typeof body.otp === 'string' ? body.otp.trim() : '';
+    if (code !== '' && !isDevOneTimeCode(code)) {
+      options.log(`sign-in refused for ${user.login}: wrong one-time code`);
+      return send(res, 401, loginPage(loginPageFor(interaction, { login, error: 'Wrong one-time code.' })));
+    }
+    const authentication = loginAuthentication(code !== '');
+    if (!satisfiesAcr(authentication.acr, requestedAcrValues(interaction.params))) {
+      options.log(`sign-in refused for ${user.login}: the app asked for a second factor (acr_values) and none was given`);
+      return send(res, 401, loginPage(loginPageFor(interaction, { login, error: 'This app asks for a second factor: enter the one-time code too.' })));
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: user.sub, ...authentication } }, { mergeWithLastSubmission: false });
   });
 
   router.post('/interaction/:uid/confirm', form, async (req, res) => {

@@ -12,6 +12,10 @@ declare module 'oidc-provider' {
     oidc: {
       readonly params?: UnknownObject;
       readonly route?: string;
+      /** The end-user's session at the authorization server (login time, `acr`, `amr`). */
+      readonly session?: Session;
+      /** What the request has loaded so far: `AuthorizationCode`, `RefreshToken`, `RotatedRefreshToken`, `Grant`… */
+      readonly entities: Readonly<Record<string, unknown>>;
     };
     type: string;
     body: unknown;
@@ -28,6 +32,47 @@ declare module 'oidc-provider' {
     redirect_uris?: string[];
     [key: string]: unknown;
   }
+
+  export interface Session {
+    readonly accountId?: string;
+    readonly acr?: string;
+    readonly amr?: string[];
+    /** Epoch seconds of the login. */
+    authTime(): number | undefined;
+  }
+
+  /** The login details a grant source (authorization code, refresh token) carries from the session. */
+  export interface AuthenticationSource {
+    readonly authTime?: number;
+    readonly acr?: string;
+    readonly amr?: string[];
+  }
+
+  /** A token oidc-provider is about to issue, as `extraTokenClaims` receives it. */
+  export interface IssuedToken {
+    readonly kind: string;
+  }
+
+  /** A reason to show the user an interaction; its function returns `Check.REQUEST_PROMPT` when one is needed. */
+  export class Check {
+    constructor(reason: string, description: string, check: (ctx: KoaContextWithOIDC) => boolean | Promise<boolean>);
+    static readonly REQUEST_PROMPT: true;
+    static readonly NO_NEED_TO_PROMPT: false;
+  }
+
+  /** One prompt of the interaction policy (`login`, `consent`) and the checks that trigger it. */
+  export interface Prompt {
+    readonly name: string;
+    readonly checks: Check[] & { add(check: Check, index?: number): void };
+  }
+
+  export type InteractionPolicy = Prompt[] & { get(name: string): Prompt | undefined };
+
+  export const interactionPolicy: {
+    Check: typeof Check;
+    /** A fresh copy of the default policy: `login` (no session, `max_age`, …) then `consent`. */
+    base(): InteractionPolicy;
+  };
 
   /** A registered client, as oidc-provider passes it to configuration functions. */
   export interface Client {
@@ -74,11 +119,15 @@ declare module 'oidc-provider' {
   }
 
   export interface Configuration {
+    /** The `acr` values this server can satisfy, advertised as `acr_values_supported`. */
+    acrValues?: string[];
     adapter?: (model: string) => Adapter;
     clients?: ClientMetadata[];
     clientBasedCORS?: (ctx: KoaContextWithOIDC, origin: string, client: Client) => boolean;
     cookies?: { keys?: string[] };
     expiresWithSession?: (ctx: KoaContextWithOIDC, source: unknown) => boolean | Promise<boolean>;
+    /** Claims added to access tokens (JWT format: in the token itself). */
+    extraTokenClaims?: (ctx: KoaContextWithOIDC, token: IssuedToken) => UnknownObject | undefined | Promise<UnknownObject | undefined>;
     extraParams?: Record<string, (ctx: KoaContextWithOIDC, value: string | undefined, client: Client) => void | Promise<void>>;
     features?: {
       devInteractions?: { enabled: boolean };
@@ -91,7 +140,10 @@ declare module 'oidc-provider' {
       [feature: string]: unknown;
     };
     findAccount?: (ctx: KoaContextWithOIDC, sub: string, token?: unknown) => Account | undefined | Promise<Account | undefined>;
-    interactions?: { url?: (ctx: KoaContextWithOIDC, interaction: Interaction) => string | Promise<string> };
+    interactions?: {
+      policy?: InteractionPolicy;
+      url?: (ctx: KoaContextWithOIDC, interaction: Interaction) => string | Promise<string>;
+    };
     issueRefreshToken?: (ctx: KoaContextWithOIDC, client: Client, code: unknown) => boolean | Promise<boolean>;
     jwks?: { keys: UnknownObject[] };
     pkce?: { required?: (ctx: KoaContextWithOIDC, client: Client) => boolean };
@@ -119,7 +171,7 @@ declare module 'oidc-provider' {
   }
 
   export interface InteractionResults {
-    login?: { accountId: string };
+    login?: { accountId: string; acr?: string; amr?: string[] };
     consent?: { grantId?: string };
     error?: string;
     error_description?: string;

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import type { Adapter, ClientMetadata, Configuration, errors as providerErrors } from 'oidc-provider';
+import type { Adapter, ClientMetadata, Configuration, errors as providerErrors, interactionPolicy as providerPolicy } from 'oidc-provider';
+import { ACR_VALUES, acrValuesCheck, authenticationClaims } from './authentication-context.js';
 import type { SigningJwk } from './keys.js';
 import { findAccount } from './users.js';
 import { errorPage, PAGE_HEADERS } from './views.js';
@@ -36,13 +37,17 @@ export interface ProviderConfigurationOptions {
   keys: SigningJwk[];
   adapter: (model: string) => Adapter;
   errors: typeof providerErrors;
+  interactionPolicy: typeof providerPolicy;
 }
 
 /**
  * The oidc-provider configuration of the development authorization server: Authorization Code with PKCE (`S256`
- * only; oidc-provider 9 knows no other method) for one public native client, RS256 JWT access tokens for one API.
+ * only; oidc-provider 9 knows no other method) for one public native client, RS256 JWT access tokens for one API,
+ * DPoP-bound when the token request carries a proof, with the login's `auth_time` and `acr` in them.
  */
-export function providerConfiguration({ audience, keys, adapter, errors }: ProviderConfigurationOptions): Configuration {
+export function providerConfiguration({ audience, keys, adapter, errors, interactionPolicy }: ProviderConfigurationOptions): Configuration {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(acrValuesCheck(interactionPolicy.Check));
   return {
     adapter,
     clients: [{ ...NATIVE_CLIENT }],
@@ -53,9 +58,18 @@ export function providerConfiguration({ audience, keys, adapter, errors }: Provi
     pkce: { required: () => true },
     scopes: ['openid', 'offline_access'],
     findAccount,
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // `max_age` on /auth: a login older than that is asked again (oidc-provider's login prompt does it).
+    // `acr_values` on /auth: a login that does not satisfy them is asked again, with the second factor.
+    acrValues: [...ACR_VALUES],
+    interactions: { policy, url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    // auth_time and acr in every access token, for the API's step-up checks (RFC 9470).
+    extraTokenClaims: authenticationClaims,
     features: {
       devInteractions: { enabled: false },
+      // RFC 9449: a token request with a DPoP proof gets an access token bound to the proof's key (`cnf.jkt`,
+      // `token_type: DPoP`); the refresh token of this public client is bound to the same key, so a refresh needs
+      // a proof by it too. `dpop_jkt` on /auth binds the authorization code to the key as well (§10).
+      dPoP: { enabled: true },
       // Switching users goes through `prompt=login`; a native app has no use for a logout page.
       rpInitiatedLogout: { enabled: false },
       resourceIndicators: {

@@ -1,3 +1,4 @@
+import { DEV_ONE_TIME_CODE } from './authentication-context.js';
 import { DEV_USERS } from './users.js';
 
 /** What each scope lets the app do, in the user's words. */
@@ -38,19 +39,36 @@ ${body}
 `;
 }
 
-const devUsersNote = `<p class="note">Development only. Users: ${DEV_USERS.map((u) => `<code>${escape(u.login)}</code> / <code>${escape(u.password)}</code>`).join(', ')}.</p>`;
+const devUsersNote =
+  `<p class="note">Development only. Users: ${DEV_USERS.map((u) => `<code>${escape(u.login)}</code> / <code>${escape(u.password)}</code>`).join(', ')}. ` +
+  `Second factor: the one-time code <code>${DEV_ONE_TIME_CODE}</code>.</p>`;
 
-/** The sign-in form; it posts `login` and `password` to `/interaction/{uid}/login`. */
-export function loginPage(options: { uid: string; clientId: string; login?: string; error?: string }): string {
+export interface LoginPageOptions {
+  uid: string;
+  clientId: string;
+  login?: string;
+  error?: string;
+  /** Why the user signs in (again): a fresher or a stronger login was asked for. */
+  notice?: string;
+  /** `required` when the app asked for a multi-factor login (`acr_values`); otherwise giving it is up to the user. */
+  secondFactor: 'optional' | 'required';
+}
+
+/** The sign-in form; it posts `login`, `password` and the one-time code `otp` to `/interaction/{uid}/login`. */
+export function loginPage(options: LoginPageOptions): string {
+  const required = options.secondFactor === 'required';
   return page(
     'Sign in',
     `<p><strong>${escape(options.clientId)}</strong> asks you to sign in.</p>
+${options.notice ? `<p role="status">${escape(options.notice)}</p>` : ''}
 ${options.error ? `<p class="error" role="alert">${escape(options.error)}</p>` : ''}
 <form method="post" action="/interaction/${escape(options.uid)}/login" autocomplete="off">
 <label for="login">User name</label>
 <input id="login" name="login" type="text" required autofocus value="${escape(options.login)}">
 <label for="password">Password</label>
 <input id="password" name="password" type="password" required>
+<label for="otp">One-time code (second factor${required ? ', required' : ', optional'})</label>
+<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code" pattern="[0-9]{6}" maxlength="6"${required ? ' required' : ''}>
 <button type="submit">Sign in</button>
 </form>
 ${devUsersNote}`,

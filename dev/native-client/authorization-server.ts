@@ -31,6 +31,7 @@ export async function discoverAuthorizationServer(issuer: string, clientId: stri
 
 /** One line for an error from openid-client: the OAuth error code and description when the server sent them. */
 export function describeOAuthError(error: unknown): string {
+  if (error instanceof UnreachableError) return error.message;
   if (error instanceof client.ResponseBodyError || error instanceof client.AuthorizationResponseError) {
     return [error.error, error.error_description].filter(Boolean).join(': ');
   }
@@ -41,10 +42,30 @@ export function describeOAuthError(error: unknown): string {
 }
 
 /** `ECONNREFUSED`, `ENOTFOUND`… from anywhere in an error's `cause` chain (fetch puts it there). */
-function networkErrorCode(error: unknown): string | undefined {
+export function networkErrorCode(error: unknown): string | undefined {
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
     const { code } = current as { code?: unknown };
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return code;
   }
   return undefined;
+}
+
+/** A server other than the authorization server could not be reached; the message says which. */
+export class UnreachableError extends Error {
+  override name = 'UnreachableError';
+}
+
+/**
+ * `fetch`, with its failures to connect or to get an answer in time told as such, naming `what` (e.g. "the API"),
+ * rather than as errors of the authorization server.
+ */
+export async function fetchFrom(what: string, url: URL, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    if (error instanceof Error && error.name === 'TimeoutError') throw new UnreachableError(`${what} at ${url.origin} did not answer in time`, { cause: error });
+    const code = networkErrorCode(error);
+    if (code) throw new UnreachableError(`cannot reach ${what} at ${url.origin} (${code}): is it running?`, { cause: error });
+    throw error;
+  }
 }

@@ -7,6 +7,8 @@
 export interface HeadlessCredentials {
   user: string;
   password: string;
+  /** The one-time code, for a login page that offers a second factor (`autocomplete="one-time-code"`). */
+  otp?: string;
 }
 
 /** The most redirects and forms one sign-in may take. */
@@ -23,10 +25,9 @@ const MAX_STEPS = 12;
 export async function signInHeadless(
   authorizationUrl: URL,
   credentials: HeadlessCredentials,
-  options: { redirectUri: string; timeoutMs?: number },
+  options: { redirectUri: string; timeoutMs?: number; cookies?: CookieJar },
 ): Promise<URL> {
-  const { redirectUri, timeoutMs = 10_000 } = options;
-  const jar = cookieJar();
+  const { redirectUri, timeoutMs = 10_000, cookies: jar = createCookieJar() } = options;
   let request: { url: URL; body?: URLSearchParams } = { url: authorizationUrl };
   let passwordSent = false;
 
@@ -64,6 +65,7 @@ export async function signInHeadless(
     let userFilled = false;
     for (const input of form.inputs) {
       if (input.type === 'password') fields.append(input.name, credentials.password);
+      else if (input.autocomplete === 'one-time-code') fields.append(input.name, credentials.otp ?? '');
       else if (!userFilled && ['text', 'email'].includes(input.type) && !input.value) {
         fields.append(input.name, credentials.user);
         userFilled = true;
@@ -83,7 +85,7 @@ function withoutQuery(url: URL): string {
 
 interface Form {
   action: string;
-  inputs: { name: string; type: string; value: string }[];
+  inputs: { name: string; type: string; value: string; autocomplete: string | undefined }[];
 }
 
 /** The first `<form>` of a page and its named `<input>`s (a login page's or a consent page's). */
@@ -93,7 +95,7 @@ function firstForm(html: string): Form | undefined {
   const inputs = [...match[2]!.matchAll(/<input\b([^>]*)>/gi)]
     .map((input) => attributes(input[1]!))
     .filter((attrs) => attrs.name)
-    .map((attrs) => ({ name: attrs.name!, type: (attrs.type ?? 'text').toLowerCase(), value: attrs.value ?? '' }));
+    .map((attrs) => ({ name: attrs.name!, type: (attrs.type ?? 'text').toLowerCase(), value: attrs.value ?? '', autocomplete: attrs.autocomplete }));
   return { action: attributes(match[1]!).action ?? '', inputs };
 }
 
@@ -122,8 +124,15 @@ function pageText(html: string): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text || '(empty page)';
 }
 
-/** Just enough of RFC 6265 for one origin: name, value, path, and deletion. */
-function cookieJar() {
+/** The cookies of one browser, for one origin. */
+export type CookieJar = ReturnType<typeof createCookieJar>;
+
+/**
+ * Just enough of RFC 6265 for one origin: name, value, path, and deletion. Pass the same jar to several sign-ins to
+ * keep the authorization server's session between them, as a browser does (then `max_age` or `acr_values` decide
+ * whether the user is asked to sign in again).
+ */
+export function createCookieJar() {
   const cookies = new Map<string, { value: string; path: string }>();
   return {
     store(setCookies: string[], url: URL) {

@@ -14,7 +14,17 @@ export interface StoredTokens {
   refresh_token: string | null;
   scope: string | null;
   expires_at: number;
+  /**
+   * For a DPoP-bound access token (`token_type` `dpop`): the JWK SHA-256 thumbprint of the key it is bound to, the
+   * key kept beside the tokens (see `dpopKeyFileFor`).
+   */
+  dpop_jkt?: string | null;
+  /** The API's base URL, when the sign-in started from it (`npm run login -- --api URL`). */
+  api?: string | null;
 }
+
+/** Whether the saved access token is DPoP-bound: each request needs a proof signed by the saved key. */
+export const isDpopBound = (tokens: StoredTokens): boolean => tokens.token_type.toLowerCase() === 'dpop';
 
 /** Where `npm run login` keeps the tokens unless told otherwise (git-ignored). */
 export const DEFAULT_TOKENS_FILE = path.join('.tokens', 'tokens.json');
@@ -30,9 +40,14 @@ export class NotSignedInError extends Error {
  * @example saveTokens('.tokens/tokens.json', tokens)
  */
 export function saveTokens(file: string, tokens: StoredTokens): void {
+  savePrivateJson(file, tokens);
+}
+
+/** Writes `value` as JSON to a file only the user can read (0600), creating its folder 0700; the write is atomic. */
+export function savePrivateJson(file: string, value: unknown): void {
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const temporary = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(temporary, `${JSON.stringify(tokens, null, 2)}\n`, { mode: 0o600 });
+  fs.writeFileSync(temporary, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   fs.chmodSync(temporary, 0o600);
   fs.renameSync(temporary, file);
 }

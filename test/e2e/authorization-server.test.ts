@@ -1,7 +1,22 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import * as client from 'openid-client';
+import { DEV_ONE_TIME_CODE } from '../../dev/authorization-server/authentication-context.js';
 import { discoverAuthorizationServer } from '../../dev/native-client/authorization-server.js';
-import { AUDIENCE, authorize, CLIENT_ID, decodeJwt, signIn, startDevStack, UNUSED_LOOPBACK_REDIRECT, type DevStack } from './dev-stack.js';
+import { createDpopKey } from '../../dev/native-client/dpop-key.js';
+import { createCookieJar } from '../../dev/native-client/headless.js';
+import type { StoredTokens } from '../../dev/native-client/token-store.js';
+import {
+  AUDIENCE,
+  authorize,
+  CLIENT_ID,
+  decodeJwt,
+  passwordOf,
+  signIn,
+  sleep,
+  startDevStack,
+  UNUSED_LOOPBACK_REDIRECT,
+  type DevStack,
+} from './dev-stack.js';
 
 let stack: DevStack;
 beforeAll(async () => {
@@ -167,6 +182,113 @@ describe('the login and consent pages', () => {
     const html = await page.text();
     expect(html).toMatch(/<form method="post" action="\/interaction\/[\w-]+\/login"/);
     expect(html).toContain('name="password" type="password"');
+    expect(html).toMatch(/<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code"[^>]*maxlength="6">/);
+    expect(html).toContain('the one-time code <code>000000</code>');
     expect(html).not.toMatch(/<script|<link|src="http/);
+  });
+});
+
+describe('DPoP at the token endpoint (RFC 9449)', () => {
+  it('when the server is discovered, then it advertises DPoP with ES256 and its two authentication context classes', async () => {
+    const metadata = (await discoverAuthorizationServer(stack.devServer.issuer, CLIENT_ID)).serverMetadata();
+    expect(metadata.dpop_signing_alg_values_supported).toContain('ES256');
+    expect(metadata.acr_values_supported).toEqual(['urn:notes:pwd', 'urn:notes:mfa']);
+  });
+
+  it('when the token request carries a proof, then the access token is bound to its key (cnf.jkt, token_type DPoP); without one it is a plain bearer token', async () => {
+    const key = await createDpopKey();
+    const bound = await authorize(stack);
+    const DPoP = client.getDPoPHandle(bound.config, key.keyPair);
+    const tokens = await client.authorizationCodeGrant(
+      bound.config,
+      bound.callbackUrl,
+      { pkceCodeVerifier: bound.codeVerifier, expectedState: bound.state },
+      undefined,
+      { DPoP },
+    );
+    expect(tokens.token_type).toBe('dpop');
+    expect(decodeJwt(tokens.access_token).payload.cnf).toEqual({ jkt: key.jkt });
+
+    const plain = await authorize(stack);
+    const bearer = await client.authorizationCodeGrant(plain.config, plain.callbackUrl, { pkceCodeVerifier: plain.codeVerifier, expectedState: plain.state });
+    expect(bearer.token_type).toBe('bearer');
+    expect(decodeJwt(bearer.access_token).payload).not.toHaveProperty('cnf');
+  });
+
+  it('when the code was bound to a key at /auth (dpop_jkt), then exchanging it without a proof, or with a proof by another key, is refused', async () => {
+    const key = await createDpopKey();
+    const other = await createDpopKey();
+    for (const proofKey of [undefined, other]) {
+      const { config, codeVerifier, state, callbackUrl } = await authorize(stack, { dpop_jkt: key.jkt });
+      const refused = await oauthErrorOf(
+        client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: codeVerifier, expectedState: state }, undefined, {
+          ...(proofKey ? { DPoP: client.getDPoPHandle(config, proofKey.keyPair) } : {}),
+        }),
+      );
+      expect(refused).toMatchObject({ error: 'invalid_grant', status: 400 });
+    }
+    expect(stack.logs.join('\n')).toContain('missing DPoP proof JWT');
+    expect(stack.logs.join('\n')).toContain('DPoP proof key thumbprint does not match dpop_jkt');
+
+    const { config, codeVerifier, state, callbackUrl } = await authorize(stack, { dpop_jkt: key.jkt });
+    const DPoP = client.getDPoPHandle(config, key.keyPair);
+    const tokens = await client.authorizationCodeGrant(config, callbackUrl, { pkceCodeVerifier: codeVerifier, expectedState: state }, undefined, { DPoP });
+    expect(decodeJwt(tokens.access_token).payload.cnf).toEqual({ jkt: key.jkt });
+  });
+});
+
+describe('max_age and acr_values at /auth (for step-up), auth_time and acr in access tokens', () => {
+  const authTimeOf = (tokens: StoredTokens) => decodeJwt(tokens.access_token).payload.auth_time as number;
+  const acrOf = (tokens: StoredTokens) => decodeJwt(tokens.access_token).payload.acr;
+  /** Credentials that would fail: a sign-in that succeeds with them never showed the login page. */
+  const wrongPassword = (user: 'alice' | 'bob') => ({ headless: { user, password: 'not-the-password' } });
+
+  it('when the browser still has a session, then no new login is asked and the token keeps the first auth_time; with a max_age shorter than the age of the login, the user signs in again', async () => {
+    const cookies = createCookieJar();
+    const first = await signIn(stack, 'alice', { cookies });
+    expect(acrOf(first)).toBe('urn:notes:pwd');
+
+    const again = await signIn(stack, 'alice', { cookies, ...wrongPassword('alice') });
+    expect(authTimeOf(again)).toBe(authTimeOf(first));
+
+    // oidc-provider counts whole seconds: the login is more than 1 s old from auth_time + 2.
+    const wait = (authTimeOf(first) + 2) * 1000 + 100 - Date.now();
+    expect(wait).toBeLessThanOrEqual(2200);
+    await sleep(Math.max(wait, 0));
+    await expect(signIn(stack, 'alice', { cookies, maxAge: 1, ...wrongPassword('alice') })).rejects.toThrow(/Wrong user name or password/);
+    const fresh = await signIn(stack, 'alice', { cookies, maxAge: 1 });
+
+    expect(authTimeOf(fresh)).toBeGreaterThan(authTimeOf(first));
+  });
+
+  it('when acr_values asks for urn:notes:mfa, then a password-only session is asked to sign in again, and only the one-time code satisfies it', async () => {
+    const cookies = createCookieJar();
+    await signIn(stack, 'bob', { cookies });
+    const mfa = { acrValues: 'urn:notes:mfa' };
+
+    await expect(signIn(stack, 'bob', { cookies, ...mfa })).rejects.toThrow(/refused the sign-in of bob: This app asks for a second factor/);
+    await expect(signIn(stack, 'bob', { cookies, ...mfa, headless: { user: 'bob', password: passwordOf('bob'), otp: '999999' } })).rejects.toThrow(
+      /Wrong one-time code/,
+    );
+    const strong = await signIn(stack, 'bob', { cookies, ...mfa, headless: { user: 'bob', password: passwordOf('bob'), otp: DEV_ONE_TIME_CODE } });
+    expect(acrOf(strong)).toBe('urn:notes:mfa');
+    expect(stack.logs.join('\n')).toContain('sign-in refused for bob: the app asked for a second factor (acr_values) and none was given');
+
+    // The session is multi-factor now: it satisfies either class without a new login.
+    for (const acrValues of ['urn:notes:mfa', 'urn:notes:pwd']) {
+      const sso = await signIn(stack, 'bob', { cookies, acrValues, ...wrongPassword('bob') });
+      expect(acrOf(sso)).toBe('urn:notes:mfa');
+      expect(authTimeOf(sso)).toBe(authTimeOf(strong));
+    }
+  });
+
+  it('when the one-time code is given without being asked for, then the login is multi-factor anyway', async () => {
+    const tokens = await signIn(stack, 'alice', { headless: { user: 'alice', password: passwordOf('alice'), otp: DEV_ONE_TIME_CODE } });
+    expect(acrOf(tokens)).toBe('urn:notes:mfa');
+  });
+
+  it('when acr_values names only classes this server does not know, then they are ignored (a voluntary request) and a password will do', async () => {
+    const tokens = await signIn(stack, 'alice', { acrValues: 'urn:example:unknown' });
+    expect(acrOf(tokens)).toBe('urn:notes:pwd');
   });
 });

@@ -1,13 +1,17 @@
 import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../dev/authorization-server/index.js';
 import { discoverAuthorizationServer } from '../../dev/native-client/authorization-server.js';
+import { createDpopKey, dpopKeyFileFor, saveDpopKey, type DpopKey } from '../../dev/native-client/dpop-key.js';
 import { signInHeadless } from '../../dev/native-client/headless.js';
 import { authorizationParameters, login, type LoginOptions } from '../../dev/native-client/pkce-login.js';
-import type { StoredTokens } from '../../dev/native-client/token-store.js';
+import { saveTokens, type StoredTokens } from '../../dev/native-client/token-store.js';
+import type { DpopKey as TestDpopKey } from '../support/dpop.js';
 import { startApi, type TestApi } from '../support/api.js';
 
 /** The API identifier the end-to-end runs use: the dev server's only resource, the API's AUDIENCE. */
@@ -23,33 +27,53 @@ export const API_ENV = { TOKEN_SIGNING_ALGS: 'RS256', STRICT_RFC9068: 'true', AL
 export interface DevStack {
   devServer: DevAuthorizationServer;
   api: TestApi;
+  /** The API identifier: the `aud` of the tokens, the API's AUDIENCE. */
+  audience: string;
+  /** The URL clients call the API at: `api.url`, or the front door's when the stack is `discoverable`. */
+  apiUrl: string;
   dataDir: string;
   /** What the dev server logged. */
   logs: string[];
   /** Stops the dev server and starts it again on the same port with the same data folder (same issuer). */
   restartDevServer(): Promise<void>;
   /** A second API instance that trusts the same issuer, started afresh (it fetches the JWKS anew). */
-  startAnotherApi(overrides?: { audience?: string }): Promise<TestApi>;
+  startAnotherApi(overrides?: { audience?: string; env?: Record<string, string> }): Promise<TestApi>;
   close(): Promise<void>;
 }
 
-export async function startDevStack(): Promise<DevStack> {
+export interface DevStackOptions {
+  /** Settings of the API over `API_ENV`, e.g. `{ DPOP: 'required' }` or `{ STEP_UP_MAX_AGE: '2' }`. */
+  apiEnv?: Record<string, string>;
+  /**
+   * Puts the API behind a front door on loopback whose URL is known before the API starts, and makes that URL (with
+   * a trailing slash) the API identifier, as a deployed API's is its public URL: its 401 challenges then point at
+   * metadata a client can fetch, so a client can start from nothing but `apiUrl`.
+   */
+  discoverable?: boolean;
+}
+
+export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-issuer-'));
   const logs: string[] = [];
-  const start = (port: number) => startDevAuthorizationServer({ port, audience: AUDIENCE, dataDir, log: (line) => logs.push(line) });
+  const frontDoor = options.discoverable ? await startFrontDoor() : undefined;
+  const audience = frontDoor ? `${frontDoor.url}/` : AUDIENCE;
+  const start = (port: number) => startDevAuthorizationServer({ port, audience, dataDir, log: (line) => logs.push(line) });
   let devServer = await start(0);
   const apis: TestApi[] = [];
-  const startAnotherApi = async (overrides: { audience?: string } = {}) => {
-    const api = await startApi({ url: devServer.issuer, audience: overrides.audience ?? AUDIENCE }, API_ENV);
+  const startAnotherApi = async (overrides: { audience?: string; env?: Record<string, string> } = {}) => {
+    const api = await startApi({ url: devServer.issuer, audience: overrides.audience ?? audience }, { ...API_ENV, ...options.apiEnv, ...overrides.env });
     apis.push(api);
     return api;
   };
   const api = await startAnotherApi();
+  frontDoor?.forwardTo(api.url);
   return {
     get devServer() {
       return devServer;
     },
     api,
+    audience,
+    apiUrl: frontDoor?.url ?? api.url,
     dataDir,
     logs,
     async restartDevServer() {
@@ -61,10 +85,48 @@ export async function startDevStack(): Promise<DevStack> {
     },
     startAnotherApi,
     async close() {
+      await frontDoor?.close();
       await devServer.close();
       for (const each of apis) await each.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * A reverse proxy on 127.0.0.1 (a free port) that passes every request on to the API unchanged, its `Host` header
+ * included: the API sees the URL the client used, as behind a load balancer that keeps `Host`.
+ */
+async function startFrontDoor(): Promise<{ url: string; forwardTo(target: string): void; close(): Promise<void> }> {
+  let target: URL | undefined;
+  const agent = new http.Agent({ keepAlive: false });
+  const server = http.createServer((req, res) => {
+    if (!target) return void res.writeHead(503).end();
+    const upstream = http.request(
+      { host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    upstream.setTimeout(10_000, () => upstream.destroy(new Error('the API did not answer in time')));
+    upstream.on('error', () => (res.headersSent ? res.destroy() : res.writeHead(502).end()));
+    req.pipe(upstream);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    forwardTo(url) {
+      target = new URL(url);
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
@@ -75,13 +137,43 @@ export function signIn(stack: DevStack, user: DevUserName, overrides: Partial<Lo
   return login({
     issuer: stack.devServer.issuer,
     clientId: CLIENT_ID,
-    audience: AUDIENCE,
+    audience: stack.audience,
     scope: ALL_SCOPES,
     headless: { user, password: passwordOf(user) },
     timeoutMs: 15_000,
     ...overrides,
   });
 }
+
+/**
+ * Signs in as `npm run login` does (with `dpop`, as `--dpop`: a new key, the tokens bound to it) and saves the tokens
+ * to `tokensFile`, the key beside them.
+ */
+export async function signInToFile(
+  stack: DevStack,
+  user: DevUserName,
+  tokensFile: string,
+  options: { dpop?: boolean } & Partial<LoginOptions> = {},
+): Promise<{ tokens: StoredTokens; dpopKey?: DpopKey }> {
+  const { dpop, ...overrides } = options;
+  const dpopKey = dpop ? await createDpopKey() : undefined;
+  const tokens = await signIn(stack, user, { ...(dpopKey ? { dpopKey } : {}), ...overrides });
+  if (dpopKey) await saveDpopKey(dpopKeyFileFor(tokensFile), dpopKey);
+  saveTokens(tokensFile, tokens);
+  return { tokens, ...(dpopKey ? { dpopKey } : {}) };
+}
+
+/** The native client's DPoP key in the form the test kit's proof maker (`test/support/dpop.ts`) takes. */
+export const asTestDpopKey = (key: DpopKey): TestDpopKey => ({ privateKey: key.keyPair.privateKey, publicJwk: key.publicJwk, jkt: key.jkt });
+
+/** A folder for one test file's token files, removed by `remove()`. */
+export function tokensFolder(): { file(name: string): string; remove(): void } {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'native-tokens-'));
+  return { file: (name) => path.join(folder, name, 'tokens.json'), remove: () => fs.rmSync(folder, { recursive: true, force: true }) };
+}
+
+/** Waits `ms` milliseconds (the step-up tests wait for a login to age). */
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A redirect URI on a loopback port nobody listens on: the callback URL is caught before it is delivered. */
 export const UNUSED_LOOPBACK_REDIRECT = 'http://127.0.0.1:53682/callback';
@@ -106,7 +198,7 @@ export async function authorize(
       scope: ALL_SCOPES,
       state,
       codeChallenge: await client.calculatePKCECodeChallenge(codeVerifier),
-      audience: AUDIENCE,
+      audience: stack.audience,
     }),
   );
   for (const [name, value] of Object.entries(overrides)) {

@@ -50,7 +50,12 @@ describe('steps 1–4: the native app signs in with Authorization Code + PKCE', 
       iat: expect.any(Number),
       exp: (payload.iat as number) + 600,
       jti: expect.any(String),
+      // The login behind the token, for step-up (RFC 9470): when, and how (a password alone).
+      auth_time: expect.any(Number),
+      acr: 'urn:notes:pwd',
     });
+    expect(payload.auth_time).toBeLessThanOrEqual(payload.iat as number);
+    expect(payload.iat as number).toBeLessThanOrEqual(nowSeconds());
   });
 
   it('when the issuer is discovered, then it is the exact identifier the tokens carry (no trailing slash)', async () => {

@@ -1,5 +1,4 @@
-import express, { Router, type Express } from 'express';
-import helmet from 'helmet';
+import express, { type Express, type RequestHandler } from 'express';
 import { DPOP_ALGS } from './auth/challenge.js';
 import { ScopeGuards, createAuthenticate } from './auth/index.js';
 import { resourceMetadataRouter, resourceMetadataUrl } from './auth/resource-metadata.js';
@@ -9,6 +8,7 @@ import type { Db } from './db/open.js';
 import { docsRouter } from './docs/docs.router.js';
 import { healthRouter } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
+import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
 import { limitUrlLength, noStore, notFound } from './http/routing.js';
@@ -37,13 +37,15 @@ export function createApp(deps: AppDeps): Express {
   const { config, db, logger, metrics } = deps;
   const limits = { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP };
 
+  const anonymousLimit = config.RATE_LIMIT_ENABLED ? limitAnonymous(limits) : undefined;
+  const verifyToken = createAuthenticate(config, deps.issuers, { onRefused: anonymousLimit?.countRefused });
   // Every route that needs a token: verify it, then count the request against its user.
-  const authenticate = Router();
-  authenticate.use(createAuthenticate(config, deps.issuers));
+  const authenticate: RequestHandler[] = config.RATE_LIMIT_ENABLED ? [verifyToken, limitPerUser(limits)] : [verifyToken];
   const scopes = new ScopeGuards();
-  if (config.RATE_LIMIT_ENABLED) authenticate.use(limitPerUser(limits));
 
   const notes = new NotesService(new NotesRepository(db, metrics.dbQueryDuration));
+
+  metrics.watchTokenCache(verifyToken.cache);
 
   const app = express();
   app.disable('x-powered-by');
@@ -52,11 +54,11 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(requestLogging(logger));
   app.use(measureRequests(metrics));
-  app.use(helmet());
+  app.use(securityHeaders());
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
   app.use('/v1', noStore);
   app.use(limitUrlLength(MAX_URL_LENGTH));
-  if (config.RATE_LIMIT_ENABLED) app.use(limitAnonymous(limits));
+  if (anonymousLimit) app.use(anonymousLimit.middleware);
 
   app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
   app.use(docsRouter());

@@ -49,6 +49,8 @@ export const configSchema = z.object({
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */
   HOST: z.string().min(1).default('127.0.0.1'),
+  /** How many verified bearer tokens are kept, so each signature is checked once; 0 turns the cache off. */
+  TOKEN_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(0).max(1_000_000).default(10_000),
   /** DPoP (RFC 9449): `allowed` accepts Bearer and DPoP-bound tokens, `required` only DPoP, `disabled` only Bearer. */
   DPOP: z.enum(['allowed', 'required', 'disabled']).default('allowed'),
   /** How old a DPoP proof (`iat`) may be, in seconds; also how long its `jti` is remembered against replay. */

@@ -74,8 +74,13 @@ export class InvalidRequestError extends AuthError {
 }
 
 export class InvalidTokenError extends AuthError {
-  constructor(description: string, action: ClientAction = 'reauthenticate', serverTime = false) {
+  /** True when the same token would fail the same way later too (a bad signature, not an expiry or a clock issue). */
+  readonly permanent: boolean;
+
+  constructor(description: string, options: { action?: ClientAction; serverTime?: boolean; permanent?: boolean } = {}) {
+    const { action = 'reauthenticate', serverTime = false, permanent = false } = options;
     super({ status: 401, code: 'invalid_token', slug: 'invalid-token', title: 'Invalid Token', description, action, serverTime });
+    this.permanent = permanent;
   }
 }
 

@@ -1,32 +1,81 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { Config } from '../config.js';
 import { ForbiddenError } from '../errors.js';
-import { callerFromClaims, setCaller } from './caller.js';
+import { AuthError, InvalidTokenError } from './auth-errors.js';
+import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import { readCredentials } from './credentials.js';
 import { DpopReplayStore } from './dpop-replay.js';
+import { observeIssuerRequests } from './issuer-requests.js';
 import { createTokenVerifier, verifierSettings } from './token-verifier.js';
+import { VerifiedTokenCache } from './verified-token-cache.js';
+
+export interface AuthenticateOptions {
+  /** Runs when a request presented credentials that were refused (e.g. to count it against its address). */
+  onRefused?: (req: Request, res: Response) => Promise<void>;
+}
+
+export interface Authenticate extends RequestHandler {
+  /** The cache of verified tokens (for metrics and tests). */
+  readonly cache: VerifiedTokenCache;
+  /** Stops watching the issuers' key sets. */
+  close(): void;
+}
 
 /**
  * Builds the middleware that admits a request only with a valid access token from the Authorization header
  * (Bearer, or DPoP with a fresh proof, as `DPOP` allows), from an application on `ALLOWED_CLIENT_IDS` when that
- * is set. Routes behind it read the caller with `callerOf`.
+ * is set. Routes behind it read the caller with `callerOf`. Bearer tokens already verified are served from a
+ * bounded cache (see VerifiedTokenCache for why that weakens nothing).
  */
-export function createAuthenticate(config: Config, issuers: readonly string[]): RequestHandler {
+export function createAuthenticate(config: Config, issuers: readonly string[], options: AuthenticateOptions = {}): Authenticate {
   const verify = createTokenVerifier(verifierSettings(config, issuers));
   const replays = new DpopReplayStore(config.DPOP_REPLAY_CACHE_SIZE, config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS);
   const allowedClients = config.ALLOWED_CLIENT_IDS ? new Set(config.ALLOWED_CLIENT_IDS) : undefined;
+  const cache = new VerifiedTokenCache(config.TOKEN_CACHE_SIZE, config.CLOCK_TOLERANCE_SECONDS * 1000);
+  // A key set fetched again may have lost a key: nothing verified with the old set is trusted any longer.
+  const stopWatching = observeIssuerRequests(issuers, (kind) => {
+    if (kind === 'jwks') cache.clear();
+  });
 
-  const authenticate: RequestHandler = async (req, _res, next) => {
-    const { scheme } = readCredentials(req, config.DPOP);
-    const claims = await verify(req);
-    // The library checked the proof's signature, htm, htu, iat, ath and key binding; replays are ours to catch.
-    if (scheme === 'dpop') await replays.record(req.headers.dpop as string);
-    const caller = callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
+  const verifyCaller = async (req: Request): Promise<Caller> => {
+    const { scheme, token } = readCredentials(req, config.DPOP);
+    if (scheme === 'dpop') {
+      const claims = await verify(req);
+      // The library checked the proof's signature, htm, htu, iat, ath and key binding; replays are ours to catch.
+      await replays.record(req.headers.dpop as string);
+      return callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
+    }
+    const key = VerifiedTokenCache.keyOf(token);
+    const cached = cache.get(key);
+    if (cached) {
+      if ('refusal' in cached) throw cached.refusal;
+      return cached.caller;
+    }
+    try {
+      const claims = await verify(req);
+      const caller = callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
+      // A DPoP-bound token is refused as Bearer by the library; only plain bearer tokens are cached.
+      if (claims.cnf === undefined) cache.accept(key, caller);
+      return caller;
+    } catch (error) {
+      if (error instanceof InvalidTokenError && error.permanent) cache.refuse(key, error);
+      throw error;
+    }
+  };
+
+  const authenticate: RequestHandler = async (req, res, next) => {
+    let caller: Caller;
+    try {
+      caller = await verifyCaller(req);
+    } catch (error) {
+      if (error instanceof AuthError && req.headers.authorization !== undefined) await options.onRefused?.(req, res);
+      throw error;
+    }
     if (allowedClients && (caller.clientId === null || !allowedClients.has(caller.clientId))) {
       throw new ForbiddenError('client-not-allowed', 'Client Not Allowed', 'This application is not allowed to call this API.');
     }
     setCaller(req, caller);
     next();
   };
-  return authenticate;
+  return Object.assign(authenticate, { cache, close: stopWatching });
 }

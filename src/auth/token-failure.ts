@@ -14,18 +14,20 @@ const ISSUER_UNREACHABLE = [
   /socket hang up/i,
 ];
 
-type Failure = { description: string; action?: 'refresh'; serverTime?: boolean };
+type Failure = { description: string; action?: 'refresh'; serverTime?: boolean; permanent?: boolean };
 
 // Fixed descriptions only: a token's own contents are never echoed back (RFC 6750 §3, STANDARDS.md).
+const MALFORMED_SHAPE: Failure = { description: 'The access token is malformed or invalid.', permanent: true };
+// `permanent`: the same token would fail the same way at any later time, whatever the key set.
 const EXPIRED: Failure = { description: 'The access token expired.', action: 'refresh', serverTime: true };
 const NOT_YET_VALID: Failure = { description: 'The access token is not valid yet; check the device clock.', serverTime: true };
 const BY_CLAIM: Record<string, Failure> = {
   exp: { description: 'The access token lacks a required claim (exp).' },
   iat: { description: 'The access token was issued in the future; check the device clock.', serverTime: true },
-  iss: { description: 'The access token was issued by an authorization server this API does not trust.' },
-  aud: { description: 'The access token was not issued for this API (audience).' },
-  alg: { description: 'The access token is signed with an algorithm, or names keys, that this API does not accept.' },
-  typ: { description: 'The access token is not an RFC 9068 access token (typ at+jwt).' },
+  iss: { description: 'The access token was issued by an authorization server this API does not trust.', permanent: true },
+  aud: { description: 'The access token was not issued for this API (audience).', permanent: true },
+  alg: { description: 'The access token is signed with an algorithm, or names keys, that this API does not accept.', permanent: true },
+  typ: { description: 'The access token is not an RFC 9068 access token (typ at+jwt).', permanent: true },
   sub: { description: 'The access token lacks a required claim (sub).' },
   client_id: { description: 'The access token lacks a required claim (client_id).' },
   jti: { description: 'The access token lacks a required claim (jti).' },
@@ -37,9 +39,10 @@ const BY_MESSAGE: Array<[RegExp, Failure]> = [
   [/"exp" claim timestamp check failed/, EXPIRED],
   [/"nbf" claim timestamp check failed/, NOT_YET_VALID],
   [/"iat" claim timestamp check failed/, BY_CLAIM.iat!],
-  [/signature verification failed/i, { description: 'The access token signature is invalid.' }],
+  [/signature verification failed/i, { description: 'The access token signature is invalid.', permanent: true }],
   [/no applicable key found|multiple matching keys/i, { description: 'The access token is signed with a key this API does not know.' }],
   [/Issuer is not allowed|issuer/i, BY_CLAIM.iss!],
+  [/Invalid Compact JWS|Compact JWS serialization|Protected Header|Claims Set|Unsupported algorithm|Invalid Token/i, { ...MALFORMED_SHAPE }],
 ];
 const MALFORMED: Failure = { description: 'The access token is malformed or invalid.' };
 
@@ -70,5 +73,5 @@ export function classifyVerificationFailure(error: unknown): AuthError | Service
   }
   const claim = /^Unexpected '([a-z_]+)' value$/.exec(message)?.[1];
   const failure = (claim && BY_CLAIM[claim]) || BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1] || MALFORMED;
-  return new InvalidTokenError(failure.description, failure.action ?? 'reauthenticate', failure.serverTime ?? false);
+  return new InvalidTokenError(failure.description, failure);
 }

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
 import { findCaller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
@@ -15,14 +15,14 @@ export class TooManyRequestsError extends HttpError {
   }
 }
 
-/** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
-const PROBES = new Set(['/healthz', '/readyz']);
-
 export interface RateLimitSettings {
   windowSeconds: number;
   perUser: number;
   perIp: number;
 }
+
+/** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
+const PROBES = new Set(['/healthz', '/readyz']);
 
 const common = (windowSeconds: number) => ({
   windowMs: windowSeconds * 1000,
@@ -34,19 +34,25 @@ const common = (windowSeconds: number) => ({
 });
 
 /**
- * Limits what a client address may send without a valid token (bad tokens, anonymous calls): requests that
- * turn out to be authenticated are given back, so users behind one carrier NAT do not share a budget.
+ * What one client address may send without a valid token. Requests that carry credentials are not counted on
+ * arrival; only if their credentials are refused (`countRefused`), so users behind one carrier NAT do not share
+ * a budget and valid requests pay nothing here.
  */
-export function limitAnonymous(settings: RateLimitSettings): RequestHandler {
-  return rateLimit({
+export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => Promise<void> } {
+  const refused = new WeakSet<Request>();
+  const middleware = rateLimit({
     ...common(settings.windowSeconds),
     identifier: 'anonymous',
     limit: settings.perIp,
     keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
-    skip: (req) => PROBES.has(req.path.replace(/\/+$/, '')),
-    skipSuccessfulRequests: true,
-    requestWasSuccessful: (req) => findCaller(req) !== undefined,
+    skip: (req) => PROBES.has(req.path.replace(/\/+$/, '')) || (req.headers.authorization !== undefined && !refused.has(req)),
   });
+  const countRefused = (req: Request, res: Response) =>
+    new Promise<void>((resolve, reject) => {
+      refused.add(req);
+      void middleware(req, res, (error?: unknown) => (error === undefined ? resolve() : reject(error)));
+    });
+  return { middleware, countRefused };
 }
 
 /** Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. */

@@ -31,8 +31,7 @@ export function shutDownGracefully(options: {
       clearTimeout(deadline);
       cleanup();
       logger.info('stopped');
-      logger.flush();
-      process.exit(0);
+      logger.flush(() => process.exit(0));
     });
   };
   process.on('SIGTERM', stop);

@@ -3,11 +3,11 @@ import { callerOf } from '../auth/index.js';
 import { allowOnly } from '../http/routing.js';
 
 /** `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. */
-export function meRouter(deps: { authenticate: RequestHandler }): Router {
+export function meRouter(deps: { authenticate: RequestHandler[] }): Router {
   const router = Router();
   router
     .route('/v1/me')
-    .get(deps.authenticate, (req, res) => {
+    .get(...deps.authenticate, (req, res) => {
       const caller = callerOf(req);
       res.json({
         sub: caller.sub,

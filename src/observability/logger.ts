@@ -27,5 +27,7 @@ export function createLogger(level: string, destination?: DestinationStream, pre
   };
   if (destination) return pino(options, destination);
   // pino-pretty is a development dependency: production images never load it.
-  return pretty ? pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } }) : pino(options);
+  if (pretty) return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss' } } });
+  // Asynchronous writes keep the event loop off stdout; shutdown flushes what is buffered.
+  return pino(options, pino.destination({ dest: 1, sync: false }));
 }

@@ -1,5 +1,5 @@
 import type { Request, RequestHandler } from 'express';
-import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The API's Prometheus metrics, in a registry of their own (so tests and several apps in one process do not collide). */
 export interface Metrics {
@@ -8,12 +8,24 @@ export interface Metrics {
   readonly authRejections: Counter<'error'>;
   readonly issuerFetches: Counter<'kind' | 'outcome'>;
   readonly dbQueryDuration: Histogram<'operation'>;
+  /** Reports the size of the verified-token cache as `token_cache_entries`. */
+  watchTokenCache(cache: { readonly size: number }): void;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  const caches: Array<{ readonly size: number }> = [];
+  new Gauge({
+    name: 'token_cache_entries',
+    help: 'Verified bearer tokens currently cached.',
+    registers: [registry],
+    collect() {
+      this.set(caches.reduce((sum, cache) => sum + cache.size, 0));
+    },
+  });
   return {
+    watchTokenCache: (cache) => caches.push(cache),
     registry,
     httpRequestDuration: new Histogram({
       name: 'http_request_duration_seconds',
@@ -49,11 +61,22 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
  * so ids never become label values; requests that match no route share `unmatched`.
  */
 export function measureRequests(metrics: Metrics): RequestHandler {
+  // One child per label set, made once: label sets are bounded (methods × route patterns × statuses).
+  const children = new Map<string, { observe(seconds: number): void }>();
+  const childFor = (method: string, route: string, status: number) => {
+    const id = `${method} ${route} ${status}`;
+    let child = children.get(id);
+    if (!child) {
+      child = metrics.httpRequestDuration.labels({ method, route, status_code: String(status) });
+      children.set(id, child);
+    }
+    return child;
+  };
   return (req, res, next) => {
-    const end = metrics.httpRequestDuration.startTimer();
+    const started = performance.now();
     res.once('finish', () => {
       const route = (req as Request).route?.path;
-      end({ method: req.method, route: typeof route === 'string' ? route : 'unmatched', status_code: String(res.statusCode) });
+      childFor(req.method, typeof route === 'string' ? route : 'unmatched', res.statusCode).observe((performance.now() - started) / 1000);
     });
     next();
   };

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import type { Request, RequestHandler } from 'express';
-import { pinoHttp } from 'pino-http';
 import { findCaller } from '../auth/index.js';
 import type { Logger } from './logger.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
+const URL_CREDENTIALS = /([?&](?:access_token|token|id_token|refresh_token|code)=)[^&#]*/gi;
 
 /** The request id: the client's `X-Request-Id` when well-formed, otherwise a new one. */
 export function requestIdOf(req: IncomingMessage): string {
@@ -15,38 +15,35 @@ export function requestIdOf(req: IncomingMessage): string {
 
 /** A URL fit for a log: credentials in the query string are replaced, so a token never reaches the log. */
 export function loggableUrl(url: string): string {
-  return url.replace(/([?&](?:access_token|token|id_token|refresh_token|code)=)[^&#]*/gi, '$1[redacted]');
+  return url.includes('=') ? url.replace(URL_CREDENTIALS, '$1[redacted]') : url;
 }
 
 /**
- * One JSON line per request: method, route pattern, status, latency, request id, and `sub`/`client_id` when the
- * token was valid. No header is logged, so `Authorization`, `DPoP` and cookies cannot leak.
+ * Gives every request an id (`X-Request-Id`) and writes one JSON line when its response is finished: method,
+ * URL, route pattern, status, latency, request id, and `sub`/`client_id` when the token was valid. No header is
+ * logged, so `Authorization`, `DPoP` and cookies cannot leak. Server faults are logged at `error`.
+ *
+ * One `logger.info` call per request and no child logger: this runs on every request (see docs/benchmarks.md).
  */
 export function requestLogging(logger: Logger): RequestHandler {
-  return pinoHttp({
-    logger,
-    genReqId: (req: IncomingMessage, res: ServerResponse) => {
-      const id = requestIdOf(req);
-      res.setHeader('X-Request-Id', id);
-      return id;
-    },
-    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : 'info'),
-    customSuccessMessage: () => 'request completed',
-    customErrorMessage: () => 'request failed',
-    customAttributeKeys: { responseTime: 'latency_ms' },
-    serializers: {
-      req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: loggableUrl(req.url) }),
-      res: (res: { statusCode: number }) => ({ status: res.statusCode }),
-    },
-    customProps: (req, res) => {
-      // Called when the request starts and when it ends; only the end knows the route and the caller.
-      if (!res.writableEnded) return {};
-      const request = req as Request;
-      const caller = findCaller(request);
-      return {
-        route: request.route?.path ?? null,
+  return (req, res, next) => {
+    const id = requestIdOf(req);
+    (req as Request & { id: string }).id = id;
+    res.setHeader('X-Request-Id', id);
+    const started = performance.now();
+    res.once('finish', () => {
+      const caller = findCaller(req);
+      const status = res.statusCode;
+      const line = {
+        req: { id, method: req.method, url: loggableUrl(req.originalUrl) },
+        res: { status },
+        route: (req.route as { path?: string } | undefined)?.path ?? null,
+        latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
         ...(caller ? { sub: caller.sub, client_id: caller.clientId } : {}),
       };
-    },
-  }) as unknown as RequestHandler;
+      if (status >= 500) logger.error(line, 'request failed');
+      else logger.info(line, 'request completed');
+    });
+    next();
+  };
 }

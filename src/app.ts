@@ -11,7 +11,8 @@ import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler } from './http/error-handler.js';
 import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
-import { limitUrlLength, noStore, notFound } from './http/routing.js';
+import { frontDoor } from './http/front-door.js';
+import { limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
 import { meRouter } from './me/me.router.js';
 import { NotesRepository } from './notes/notes.repository.js';
 import { NotesService } from './notes/notes.service.js';
@@ -38,7 +39,10 @@ export function createApp(deps: AppDeps): Express {
   const limits = { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP };
 
   const anonymousLimit = config.RATE_LIMIT_ENABLED ? limitAnonymous(limits) : undefined;
-  const verifyToken = createAuthenticate(config, deps.issuers, { onRefused: anonymousLimit?.countRefused });
+  const verifyToken = createAuthenticate(config, deps.issuers, {
+    onRefused: anonymousLimit?.countRefused,
+    onIssuerFetch: (kind, outcome) => metrics.issuerFetches.inc({ kind, outcome }),
+  });
   // Every route that needs a token: verify it, then count the request against its user.
   const authenticate: RequestHandler[] = config.RATE_LIMIT_ENABLED ? [verifyToken, limitPerUser(limits)] : [verifyToken];
   const scopes = new ScopeGuards();
@@ -52,16 +56,21 @@ export function createApp(deps: AppDeps): Express {
   app.set('query parser', 'simple');
   app.set('trust proxy', config.TRUST_PROXY);
 
-  app.use(requestLogging(logger));
-  app.use(measureRequests(metrics));
-  app.use(securityHeaders());
+  app.set('etag', false); // user data is never cached; the few cacheable responses set their own ETag
+
+  app.use(
+    frontDoor([
+      requestLogging(logger),
+      measureRequests(metrics),
+      securityHeaders(),
+      noStoreUnder('/v1'),
+      limitUrlLength(MAX_URL_LENGTH),
+    ]),
+  );
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
-  app.use('/v1', noStore);
-  app.use(limitUrlLength(MAX_URL_LENGTH));
   if (anonymousLimit) app.use(anonymousLimit.middleware);
 
-  app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
-  app.use(docsRouter());
+  // The API's own routes first: they take nearly all the traffic, and every router passed costs.
   app.use(meRouter({ authenticate }));
   app.use(
     notesRouter({
@@ -71,6 +80,8 @@ export function createApp(deps: AppDeps): Express {
       service: notes,
     }),
   );
+  app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
+  app.use(docsRouter());
   app.use(
     resourceMetadataRouter({
       resource: config.AUDIENCE,

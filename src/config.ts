@@ -43,8 +43,10 @@ export const configSchema = z.object({
   AUTH_REALM: z.string().regex(/^[\x20-\x21\x23-\x5b\x5d-\x7e]+$/, 'must be printable ASCII without quotes or backslashes').default('notes-api'),
   /** Milliseconds allowed for each discovery or JWKS request to the issuer. */
   ISSUER_TIMEOUT_MS: z.coerce.number({ message: 'must be a number' }).int().min(100).max(60_000).default(5000),
-  /** Milliseconds after a JWKS fetch before a token with an unknown `kid` may trigger another (bounds load on the issuer). */
-  JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0).max(3_600_000).default(30_000),
+  /** Shortest time between two fetches of an issuer's key set: a new signing key is accepted within about this long. */
+  JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0).max(3_600_000).default(1_000),
+  /** Longest wait between key-set fetches while tokens keep naming keys the issuer does not publish. */
+  JWKS_MAX_BACKOFF_MS: z.coerce.number({ message: 'must be a number' }).int().min(0).max(3_600_000).default(30_000),
   /** Port the API listens on. */
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */

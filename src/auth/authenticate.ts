@@ -1,15 +1,20 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
 import { ForbiddenError } from '../errors.js';
 import { AuthError, InvalidTokenError } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
+import type { Scheme } from './challenge.js';
 import { readCredentials } from './credentials.js';
 import { DpopReplayStore } from './dpop-replay.js';
+import { KeyIdGate } from './key-id-gate.js';
 import { observeIssuerRequests } from './issuer-requests.js';
 import { createTokenVerifier, verifierSettings } from './token-verifier.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface AuthenticateOptions {
+  /** Told of each request the API itself makes to an authorization server for its keys (for metrics). */
+  onIssuerFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
   /** Runs when a request presented credentials that were refused (e.g. to count it against its address). */
   onRefused?: (req: Request, res: Response) => Promise<void>;
 }
@@ -37,45 +42,80 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     if (kind === 'jwks') cache.clear();
   });
 
-  const verifyCaller = async (req: Request): Promise<Caller> => {
-    const { scheme, token } = readCredentials(req, config.DPOP);
+  const gate = new KeyIdGate({
+    issuers,
+    jwksUri: config.JWKS_URI,
+    timeoutMs: config.ISSUER_TIMEOUT_MS,
+    minIntervalMs: config.JWKS_COOLDOWN_MS,
+    maxBackoffMs: config.JWKS_MAX_BACKOFF_MS,
+    ...(options.onIssuerFetch ? { onFetch: options.onIssuerFetch } : {}),
+  });
+  /** Lets a token on to verification only when its issuer publishes the key it names (see KeyIdGate). */
+  const admitKeyOf = async (token: string): Promise<void> => {
+    let header: ProtectedHeaderParameters, payload: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      payload = decodeJwt(token);
+    } catch {
+      return; // not a JWT at all: the library refuses it, and names the reason
+    }
+    await gate.admit(payload.iss, header.kid, header.alg);
+  };
+
+  /** Verifies the token for real (the library: signature, issuer, audience, times; DPoP proof), filling the cache. */
+  const verifyCaller = async (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
+    await admitKeyOf(token);
     if (scheme === 'dpop') {
       const claims = await verify(req);
       // The library checked the proof's signature, htm, htu, iat, ath and key binding; replays are ours to catch.
       await replays.record(req.headers.dpop as string);
       return callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
     }
-    const key = VerifiedTokenCache.keyOf(token);
-    const cached = cache.get(key);
-    if (cached) {
-      if ('refusal' in cached) throw cached.refusal;
-      return cached.caller;
-    }
     try {
       const claims = await verify(req);
       const caller = callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
       // A DPoP-bound token is refused as Bearer by the library; only plain bearer tokens are cached.
-      if (claims.cnf === undefined) cache.accept(key, caller);
+      if (key !== undefined && claims.cnf === undefined) cache.accept(key, caller);
       return caller;
     } catch (error) {
-      if (error instanceof InvalidTokenError && error.permanent) cache.refuse(key, error);
+      if (key !== undefined && error instanceof InvalidTokenError && error.permanent) cache.refuse(key, error);
       throw error;
     }
   };
 
-  const authenticate: RequestHandler = async (req, res, next) => {
-    let caller: Caller;
-    try {
-      caller = await verifyCaller(req);
-    } catch (error) {
-      if (error instanceof AuthError && req.headers.authorization !== undefined) await options.onRefused?.(req, res);
-      throw error;
-    }
+  const admit = (req: Request, caller: Caller, next: NextFunction): void => {
     if (allowedClients && (caller.clientId === null || !allowedClients.has(caller.clientId))) {
       throw new ForbiddenError('client-not-allowed', 'Client Not Allowed', 'This application is not allowed to call this API.');
     }
     setCaller(req, caller);
     next();
+  };
+
+  const refuse = async (req: Request, res: Response, error: unknown): Promise<never> => {
+    if (error instanceof AuthError && req.headers.authorization !== undefined) await options.onRefused?.(req, res);
+    throw error;
+  };
+
+  // Synchronous when the token is in the cache: no promise, no microtask, on the path nearly every request takes.
+  const authenticate: RequestHandler = (req, res, next) => {
+    let scheme: Scheme;
+    let token: string;
+    let key: string | undefined;
+    try {
+      ({ scheme, token } = readCredentials(req, config.DPOP));
+      if (scheme === 'bearer') {
+        key = VerifiedTokenCache.keyOf(token);
+        const cached = cache.get(key);
+        if (cached && 'refusal' in cached) throw cached.refusal;
+        if (cached) return admit(req, cached.caller, next);
+      }
+    } catch (error) {
+      return refuse(req, res, error);
+    }
+    return verifyCaller(req, scheme, token, key).then(
+      (caller) => admit(req, caller, next),
+      (error: unknown) => refuse(req, res, error),
+    );
   };
   return Object.assign(authenticate, { cache, close: stopWatching });
 }

@@ -1,3 +1,5 @@
+import { fetchJson, jwksUrlOf } from './issuer-metadata.js';
+
 /** Answers "can this API obtain the issuer's signing keys?" for the readiness probe. */
 export type KeysProbe = () => Promise<boolean>;
 
@@ -16,25 +18,11 @@ function probeOne(options: { issuer: string; jwksUri: string | undefined; timeou
   const { issuer, jwksUri, timeoutMs, cacheMs = 60_000 } = options;
   let lastSuccess = -Infinity;
 
-  const getJson = async (url: string): Promise<unknown> => {
-    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' });
-    if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-    return response.json();
-  };
-
-  const keysUrl = async (): Promise<string> => {
-    if (jwksUri) return jwksUri;
-    const metadata = (await getJson(new URL('.well-known/openid-configuration', issuer.endsWith('/') ? issuer : `${issuer}/`).href)) as {
-      jwks_uri?: unknown;
-    };
-    if (typeof metadata.jwks_uri !== 'string') throw new Error('issuer metadata has no jwks_uri');
-    return metadata.jwks_uri;
-  };
-
   return async () => {
     if (Date.now() - lastSuccess < cacheMs) return true;
     try {
-      const jwks = (await getJson(await keysUrl())) as { keys?: unknown };
+      const jwks = (await fetchJson(await jwksUrlOf(issuer, jwksUri, timeoutMs), timeoutMs)).body as { keys?: unknown } | null;
+      if (!jwks) return false;
       if (!Array.isArray(jwks.keys) || jwks.keys.length === 0) return false;
       lastSuccess = Date.now();
       return true;

@@ -1,3 +1,4 @@
+import { hash } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -32,24 +33,28 @@ const PAGE = `<!doctype html>
 // A file of its own rather than an inline script, so helmet's Content-Security-Policy can stay strict.
 const INIT = `window.ui = SwaggerUIBundle({ url: '/openapi.yaml', dom_id: '#swagger-ui', deepLinking: true });\n`;
 
+/** A strong validator for a fixed body, computed once (the app leaves ETags to each route). */
+const etagOf = (body: string) => `"${hash('sha256', body, 'base64url').slice(0, 27)}"`;
+
 /** `GET /openapi.yaml` serves the contract; `GET /docs` renders it with Swagger UI, served from npm, not a CDN. */
 export function docsRouter(): Router {
   const spec = fs.readFileSync(findOpenApiFile(), 'utf8');
+  const [specEtag, pageEtag, initEtag] = [spec, PAGE, INIT].map(etagOf);
   const router = Router();
   router
     .route('/openapi.yaml')
     .get((_req, res) => {
-      res.type('application/yaml').send(spec);
+      res.type('application/yaml').set('ETag', specEtag).send(spec);
     })
     .all(allowOnly('GET'));
   router
     .route('/docs')
     .get((_req, res) => {
-      res.type('html').send(PAGE);
+      res.type('html').set('ETag', pageEtag).send(PAGE);
     })
     .all(allowOnly('GET'));
   router.get('/docs/init.js', (_req, res) => {
-    res.type('text/javascript').send(INIT);
+    res.type('text/javascript').set('ETag', initEtag).send(INIT);
   });
   router.use('/docs', express.static(swaggerUi.getAbsoluteFSPath(), { index: false, maxAge: '1h' }));
   return router;

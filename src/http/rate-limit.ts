@@ -39,18 +39,18 @@ const common = (windowSeconds: number) => ({
  * a budget and valid requests pay nothing here.
  */
 export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => Promise<void> } {
-  const refused = new WeakSet<Request>();
-  const middleware = rateLimit({
+  const limiter = rateLimit({
     ...common(settings.windowSeconds),
     identifier: 'anonymous',
     limit: settings.perIp,
     keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
-    skip: (req) => PROBES.has(req.path.replace(/\/+$/, '')) || (req.headers.authorization !== undefined && !refused.has(req)),
   });
+  // Decided before entering the limiter, so a request with credentials costs one comparison here.
+  const middleware: RequestHandler = (req, res, next) =>
+    req.headers.authorization !== undefined || PROBES.has(req.path.replace(/\/+$/, '')) ? next() : limiter(req, res, next);
   const countRefused = (req: Request, res: Response) =>
     new Promise<void>((resolve, reject) => {
-      refused.add(req);
-      void middleware(req, res, (error?: unknown) => (error === undefined ? resolve() : reject(error)));
+      void limiter(req, res, (error?: unknown) => (error === undefined ? resolve() : reject(error)));
     });
   return { middleware, countRefused };
 }

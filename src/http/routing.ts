@@ -1,4 +1,5 @@
 import type { RequestHandler } from 'express';
+import type { RequestHook } from './front-door.js';
 import { HttpError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 
 /**
@@ -22,19 +23,29 @@ export const notFound: RequestHandler = () => {
   throw new NotFoundError();
 };
 
-/** Responses that carry a user's data must never be stored by a cache on the way (RFC 9111 §5.2.2.5). */
-export const noStore: RequestHandler = (_req, res, next) => {
-  res.set('Cache-Control', 'no-store');
-  next();
-};
+/**
+ * Responses under `prefix` carry a user's data: they must never be stored by a cache on the way
+ * (RFC 9111 §5.2.2.5). Matches the prefix as a path segment, as `app.use(prefix)` would.
+ */
+export function noStoreUnder(prefix: string): RequestHook {
+  return {
+    onRequest(req, res) {
+      const url = req.url;
+      // Case-insensitive, like Express's own path matching.
+      if (url.slice(0, prefix.length).toLowerCase() === prefix && (url.length === prefix.length || '/?#'.includes(url[prefix.length]!))) {
+        res.setHeader('Cache-Control', 'no-store');
+      }
+    },
+  };
+}
 
 /** Refuses URLs longer than `maxLength` characters with 414, before any route parses them. */
-export function limitUrlLength(maxLength: number): RequestHandler {
-  const urlLengthLimit: RequestHandler = (req, _res, next) => {
-    if (req.originalUrl.length > maxLength) {
-      throw new HttpError({ status: 414, title: 'URI Too Long', detail: `The URL is longer than ${maxLength} characters.` });
-    }
-    next();
+export function limitUrlLength(maxLength: number): RequestHook {
+  return {
+    onRequest(req) {
+      if (req.url.length > maxLength) {
+        throw new HttpError({ status: 414, title: 'URI Too Long', detail: `The URL is longer than ${maxLength} characters.` });
+      }
+    },
   };
-  return urlLengthLimit;
 }

@@ -1,12 +1,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { RequestHandler } from 'express';
+import type { RequestHook } from './front-door.js';
 import helmet from 'helmet';
 
 /**
  * helmet's security headers, computed once at start-up: with a fixed configuration they are the same for every
  * response, so each request only copies them (helmet itself rebuilds them per request; see docs/benchmarks.md).
  */
-export function securityHeaders(): RequestHandler {
+export function securityHeaders(): RequestHook {
   const headers: Array<[string, string]> = [];
   const removed: string[] = [];
   const recorder = {
@@ -15,9 +15,10 @@ export function securityHeaders(): RequestHandler {
   };
   helmet()({} as IncomingMessage, recorder as unknown as ServerResponse, () => undefined);
   if (headers.length === 0) throw new Error('helmet set no headers: its interface changed');
-  return (_req, res, next) => {
-    for (const [name, value] of headers) res.setHeader(name, value);
-    for (const name of removed) res.removeHeader(name);
-    next();
+  return {
+    onRequest(_req, res) {
+      for (const [name, value] of headers) res.setHeader(name, value);
+      for (const name of removed) res.removeHeader(name);
+    },
   };
 }

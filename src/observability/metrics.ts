@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from 'express';
+import type { RequestHook } from '../http/front-door.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The API's Prometheus metrics, in a registry of their own (so tests and several apps in one process do not collide). */
@@ -60,7 +60,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
  * Times every request. The `route` label is the route pattern (`/v1/notes/:id`), never the raw path,
  * so ids never become label values; requests that match no route share `unmatched`.
  */
-export function measureRequests(metrics: Metrics): RequestHandler {
+export function measureRequests(metrics: Metrics): RequestHook {
   // One child per label set, made once: label sets are bounded (methods × route patterns × statuses).
   const children = new Map<string, { observe(seconds: number): void }>();
   const childFor = (method: string, route: string, status: number) => {
@@ -72,12 +72,10 @@ export function measureRequests(metrics: Metrics): RequestHandler {
     }
     return child;
   };
-  return (req, res, next) => {
-    const started = performance.now();
-    res.once('finish', () => {
-      const route = (req as Request).route?.path;
-      childFor(req.method, typeof route === 'string' ? route : 'unmatched', res.statusCode).observe((performance.now() - started) / 1000);
-    });
-    next();
+  return {
+    onFinish(req, res, elapsedMs) {
+      const route = (req.route as { path?: unknown } | undefined)?.path;
+      childFor(req.method, typeof route === 'string' ? route : 'unmatched', res.statusCode).observe(elapsedMs / 1000);
+    },
   };
 }

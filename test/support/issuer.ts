@@ -39,12 +39,16 @@ export interface TestIssuer {
   signRaw(header: Record<string, unknown>, payload: Record<string, unknown>): Promise<string>;
   /** Makes a new key (published in the JWKS) the signing key of its algorithm; returns its `kid`. */
   rotate(alg?: SigningAlg): Promise<string>;
+  /** Unpublishes the key of this `kid` from the JWKS (a current signing key still signs, under a kid the JWKS lacks). */
+  removeKey(kid: string): void;
   /** Options that sign with a fresh key the JWKS never published, under a published `kid`. */
   unpublishedKey(alg?: SigningAlg): Promise<MintOptions>;
   /** The public key of the current signing key, as PEM (for algorithm-confusion tests). */
   publicKeyPem(alg?: SigningAlg): Promise<string>;
   /** While down, every endpoint answers 503. */
   setDown(down: boolean): void;
+  /** The `Cache-Control` header of the JWKS response (none when undefined, the default). */
+  setJwksCacheControl(value: string | undefined): void;
   close(): Promise<void>;
 }
 
@@ -56,6 +60,7 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
   const current = new Map<SigningAlg, IssuerKey>();
   const fetches = { jwks: 0, discovery: 0 };
   let down = false;
+  let jwksCacheControl: string | undefined;
 
   const makeKey = async (alg: SigningAlg): Promise<IssuerKey> => {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -91,7 +96,10 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
         code_challenge_methods_supported: ['S256'],
       });
     }
-    if (path === '/.well-known/jwks.json') return send(200, { keys: published.map((key) => key.publicJwk) });
+    if (path === '/.well-known/jwks.json') {
+      if (jwksCacheControl !== undefined) res.setHeader('Cache-Control', jwksCacheControl);
+      return send(200, { keys: published.map((key) => key.publicJwk) });
+    }
     return send(404, { error: 'not_found' });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -135,6 +143,11 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
     mint,
     signRaw,
     rotate,
+    removeKey(kid: string) {
+      const index = published.findIndex((key) => key.kid === kid);
+      if (index === -1) throw new Error(`no published key ${kid}`);
+      published.splice(index, 1);
+    },
     async unpublishedKey(alg: SigningAlg = 'RS256') {
       return { alg, privateKey: (await makeKey(alg)).privateKey };
     },
@@ -144,6 +157,9 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
     },
     setDown(value: boolean) {
       down = value;
+    },
+    setJwksCacheControl(value: string | undefined) {
+      jwksCacheControl = value;
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -6,6 +6,8 @@ import type { DpopMode, Scheme } from './challenge.js';
 const CREDENTIALS = /^(Bearer|DPoP) +([A-Za-z0-9\-._~+/]+=*)$/i;
 const SCHEME = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+)(?: |$)/;
 
+const ACCEPTED_SCHEMES: Record<DpopMode, readonly string[]> = { disabled: ['bearer'], required: ['dpop'], allowed: ['bearer', 'dpop'] };
+
 /** Tokens longer than this are refused before any parsing: no issuer we support mints them. */
 export const MAX_TOKEN_LENGTH = 8192;
 
@@ -34,9 +36,8 @@ export function readCredentials(req: Request, dpop: DpopMode): Credentials {
   }
 
   const scheme = SCHEME.exec(header)?.[1]?.toLowerCase();
-  const accepted = dpop === 'disabled' ? ['bearer'] : dpop === 'required' ? ['dpop'] : ['bearer', 'dpop'];
   // A scheme this API does not take (Basic, or Bearer when DPoP is required): a bare challenge, no error code.
-  if (scheme !== undefined && !accepted.includes(scheme)) throw new MissingCredentialsError();
+  if (scheme !== undefined && !ACCEPTED_SCHEMES[dpop].includes(scheme)) throw new MissingCredentialsError();
 
   const match = CREDENTIALS.exec(header);
   if (!match) {
@@ -54,6 +55,8 @@ export function readCredentials(req: Request, dpop: DpopMode): Credentials {
 }
 
 function hasQueryToken(req: Request): boolean {
+  // Express parses the query string on every read of req.query: most requests have none.
+  if (!req.url.includes('?')) return false;
   const query = req.query as Record<string, unknown> | undefined;
   return query !== undefined && Object.hasOwn(query, 'access_token');
 }

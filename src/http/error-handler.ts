@@ -10,6 +10,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
+import type { RefusalLocals } from '../observability/request-logging.js';
 import { plainHttpError, sendProblem } from './problem.js';
 
 // SQLite answers these when the database is busy, full or gone: the request may succeed later.
@@ -30,7 +31,8 @@ export function createErrorHandler(options: {
       logger.error({ err, request_id: (req as { id?: unknown }).id, method: req.method, path: req.path, status: error.status }, 'request failed');
     } else if (error instanceof AuthError) {
       metrics.authRejections.inc({ error: error.code ?? 'none' });
-      logger.info({ method: req.method, path: req.path, status: error.status, reason: error.message }, 'request refused');
+      // Logged with the request's own line (request-logging), so a refusal costs one line, not two.
+      (res.locals as RefusalLocals).refusal = error.message;
     }
     if (res.headersSent) {
       // The response is half written: all that is left is to end it so the client does not hang.

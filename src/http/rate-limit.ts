@@ -1,6 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit } from 'express-rate-limit';
-import { findCaller } from '../auth/index.js';
+import { hash } from 'node:crypto';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options } from 'express-rate-limit';
+import { callerOf, type Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
 
 export class TooManyRequestsError extends HttpError {
@@ -34,36 +35,62 @@ const common = (windowSeconds: number) => ({
 });
 
 /**
+ * Counts one request against `key` in `store` (express-rate-limit's own), sets the draft-8 `RateLimit` headers as
+ * express-rate-limit does, and refuses the request with 429 over the limit. Used where a request is already known
+ * to count, without the library's middleware (six promise hops, a SHA-256 and debug logging per request).
+ */
+function createCounter(name: string, limit: number, windowSeconds: number) {
+  const windowMs = windowSeconds * 1000;
+  const store = new MemoryStore();
+  store.init({ windowMs } as Options);
+  const policyOf = (key: string) =>
+    `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${Buffer.from(hash('sha256', key, 'hex').slice(0, 12)).toString('base64')}:`;
+  const count = async (res: Response, key: string, policy = policyOf(key)): Promise<void> => {
+    const { totalHits, resetTime } = await store.increment(key);
+    const resetSeconds = Math.max(0, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
+    res.append('RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
+    res.append('RateLimit-Policy', policy);
+    if (totalHits > limit) {
+      res.setHeader('Retry-After', String(resetSeconds));
+      throw new TooManyRequestsError();
+    }
+  };
+  return { store, count, policyOf };
+}
+
+/**
  * What one client address may send without a valid token. Requests that carry credentials are not counted on
  * arrival; only if their credentials are refused (`countRefused`), so users behind one carrier NAT do not share
  * a budget and valid requests pay nothing here.
  */
 export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => Promise<void> } {
+  const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
+  const addressOf = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
   const limiter = rateLimit({
     ...common(settings.windowSeconds),
     identifier: 'anonymous',
     limit: settings.perIp,
-    keyGenerator: (req) => ipKeyGenerator(req.ip ?? 'unknown'),
+    store: counter.store,
+    keyGenerator: addressOf,
   });
   // Decided before entering the limiter, so a request with credentials costs one comparison here.
   const middleware: RequestHandler = (req, res, next) =>
     req.headers.authorization !== undefined || PROBES.has(req.path.replace(/\/+$/, '')) ? next() : limiter(req, res, next);
-  const countRefused = (req: Request, res: Response) =>
-    new Promise<void>((resolve, reject) => {
-      void limiter(req, res, (error?: unknown) => (error === undefined ? resolve() : reject(error)));
-    });
-  return { middleware, countRefused };
+  return { middleware, countRefused: (req, res) => counter.count(res, addressOf(req)) };
 }
 
 /** Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. */
 export function limitPerUser(settings: RateLimitSettings): RequestHandler {
-  return rateLimit({
-    ...common(settings.windowSeconds),
-    identifier: 'user',
-    limit: settings.perUser,
-    keyGenerator: (req) => {
-      const caller = findCaller(req);
-      return caller ? `${caller.issuer} ${caller.sub}` : ipKeyGenerator(req.ip ?? 'unknown');
-    },
-  });
+  const counter = createCounter('user', settings.perUser, settings.windowSeconds);
+  // The policy header names the user's partition (a hash of the key): made once per caller, not per request.
+  const policies = new WeakMap<Caller, string>();
+  const limitUser: RequestHandler = async (req, res, next) => {
+    const caller = callerOf(req);
+    const key = `${caller.issuer} ${caller.sub}`;
+    let policy = policies.get(caller);
+    if (policy === undefined) policies.set(caller, (policy = counter.policyOf(key)));
+    await counter.count(res, key, policy);
+    next();
+  };
+  return limitUser;
 }

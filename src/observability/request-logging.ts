@@ -8,6 +8,11 @@ import type { Logger } from './logger.js';
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const URL_CREDENTIALS = /([?&](?:access_token|token|id_token|refresh_token|code)=)[^&#]*/gi;
 
+/** Where the error handler leaves the reason an authentication or authorization failure gives, for the log. */
+export interface RefusalLocals {
+  refusal?: string;
+}
+
 /** The request id: the client's `X-Request-Id` when well-formed, otherwise a new one. */
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
@@ -46,7 +51,9 @@ export function requestLogging(logger: Logger): RequestHook {
         latency_ms: Math.round(elapsedMs * 1000) / 1000,
         ...(caller ? { sub: caller.sub, client_id: caller.clientId } : {}),
       };
+      const refusal = (res.locals as RefusalLocals).refusal;
       if (status >= 500) accessLog.error(line, 'request failed');
+      else if (refusal !== undefined) accessLog.info({ ...line, reason: refusal }, 'request refused');
       else accessLog.info(line, 'request completed');
     },
   };

@@ -1,7 +1,7 @@
 import express, { type Express, type RequestHandler } from 'express';
 import { DPOP_ALGS } from './auth/challenge.js';
 import { ScopeGuards, createAuthenticate } from './auth/index.js';
-import { resourceMetadataRouter, resourceMetadataUrl } from './auth/resource-metadata.js';
+import { resourceMetadataRouter, resourceMetadataUrlFor } from './auth/resource-metadata.js';
 import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
@@ -9,7 +9,7 @@ import { docsRouter } from './docs/docs.router.js';
 import { healthRouter } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
-import { createErrorHandler } from './http/error-handler.js';
+import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
 import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
 import { limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
@@ -38,9 +38,16 @@ export function createApp(deps: AppDeps): Express {
   const { config, db, logger, metrics } = deps;
   const limits = { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP };
 
+  const respond = createProblemResponder({
+    challenge: { realm: config.AUTH_REALM, dpop: config.DPOP, dpopAlgs: DPOP_ALGS },
+    resourceMetadataUrl: resourceMetadataUrlFor(config.AUDIENCE),
+    logger,
+    metrics,
+  });
   const anonymousLimit = config.RATE_LIMIT_ENABLED ? limitAnonymous(limits) : undefined;
   const verifyToken = createAuthenticate(config, deps.issuers, {
     onRefused: anonymousLimit?.countRefused,
+    answerRefusal: respond,
     onIssuerFetch: (kind, outcome) => metrics.issuerFetches.inc({ kind, outcome }),
   });
   // Every route that needs a token: verify it, then count the request against its user.
@@ -93,13 +100,6 @@ export function createApp(deps: AppDeps): Express {
   );
 
   app.use(notFound);
-  app.use(
-    createErrorHandler({
-      challenge: { realm: config.AUTH_REALM, dpop: config.DPOP, dpopAlgs: DPOP_ALGS },
-      resourceMetadataUrl: (req) => resourceMetadataUrl(config.AUDIENCE, req),
-      logger,
-      metrics,
-    }),
-  );
+  app.use(createErrorHandler(respond));
   return app;
 }

@@ -17,6 +17,12 @@ export interface AuthenticateOptions {
   onIssuerFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
   /** Runs when a request presented credentials that were refused (e.g. to count it against its address). */
   onRefused?: (req: Request, res: Response) => Promise<void>;
+  /**
+   * Answers a refused request (401/403 with its challenge) right here. Without it the refusal goes to Express's
+   * error handler, which is the same answer reached by walking every remaining route first: refusals are the
+   * cheap path a flood of forged tokens takes, so they should cost less than a success, not more.
+   */
+  answerRefusal?: (error: AuthError, req: Request, res: Response) => void;
 }
 
 export interface Authenticate extends RequestHandler {
@@ -91,9 +97,15 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     next();
   };
 
-  const refuse = async (req: Request, res: Response, error: unknown): Promise<never> => {
-    if (error instanceof AuthError && req.headers.authorization !== undefined) await options.onRefused?.(req, res);
-    throw error;
+  const refuse = async (req: Request, res: Response, next: NextFunction, error: unknown): Promise<void> => {
+    if (!(error instanceof AuthError)) return next(error);
+    try {
+      if (req.headers.authorization !== undefined) await options.onRefused?.(req, res);
+    } catch (limited) {
+      return next(limited); // over the address's limit: 429 instead
+    }
+    if (options.answerRefusal) options.answerRefusal(error, req, res);
+    else next(error);
   };
 
   // Synchronous when the token is in the cache: no promise, no microtask, on the path nearly every request takes.
@@ -106,15 +118,15 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
       if (scheme === 'bearer') {
         key = VerifiedTokenCache.keyOf(token);
         const cached = cache.get(key);
-        if (cached && 'refusal' in cached) throw cached.refusal;
+        if (cached && 'refusal' in cached) return refuse(req, res, next, cached.refusal);
         if (cached) return admit(req, cached.caller, next);
       }
     } catch (error) {
-      return refuse(req, res, error);
+      return refuse(req, res, next, error);
     }
     return verifyCaller(req, scheme, token, key).then(
       (caller) => admit(req, caller, next),
-      (error: unknown) => refuse(req, res, error),
+      (error: unknown) => refuse(req, res, next, error),
     );
   };
   return Object.assign(authenticate, { cache, close: stopWatching });

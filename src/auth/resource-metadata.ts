@@ -14,11 +14,16 @@ function identifierPath(resource: string): string {
 
 /**
  * Where clients find the metadata (RFC 9728 §3.1): the well-known path inserted between the identifier's host
- * and its path. When the identifier is not a URL, the API's own origin stands in for it.
+ * and its path. When the identifier is not a URL, the API's own origin stands in for it. Worked out once per
+ * resource, not per request: every 401 carries it, so it is on the refusal path.
  */
-export function resourceMetadataUrl(resource: string, req: Request): string {
-  const origin = /^https?:\/\//.test(resource) && URL.canParse(resource) ? new URL(resource).origin : `${req.protocol}://${req.get('host')}`;
-  return `${origin}${WELL_KNOWN}${identifierPath(resource)}`;
+export function resourceMetadataUrlFor(resource: string): (req: Request) => string {
+  const suffix = `${WELL_KNOWN}${identifierPath(resource)}`;
+  if (/^https?:\/\//.test(resource) && URL.canParse(resource)) {
+    const url = `${new URL(resource).origin}${suffix}`;
+    return () => url;
+  }
+  return (req) => `${req.protocol}://${req.get('host')}${suffix}`;
 }
 
 export interface ResourceMetadataOptions {

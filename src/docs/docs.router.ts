@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import swaggerUi from 'swagger-ui-dist';
 import { allowOnly } from '../http/routing.js';
+import { documentSecurityHeaders } from '../http/security-headers.js';
 
 /** Finds `openapi.yaml` at the project root, from `src/` or from the compiled `dist/src/`. */
 export function findOpenApiFile(from = path.dirname(fileURLToPath(import.meta.url))): string {
@@ -41,6 +42,8 @@ export function docsRouter(): Router {
   const spec = fs.readFileSync(findOpenApiFile(), 'utf8');
   const [specEtag, pageEtag, initEtag] = [spec, PAGE, INIT].map(etagOf);
   const router = Router();
+  // What a browser renders gets helmet's full set; the API's JSON responses get the lean `api` profile.
+  router.use(['/docs', '/openapi.yaml'], documentSecurityHeaders());
   router
     .route('/openapi.yaml')
     .get((_req, res) => {

@@ -1,4 +1,4 @@
-import type { ErrorRequestHandler, Request } from 'express';
+import type { ErrorRequestHandler, Request, Response } from 'express';
 import { AuthError, buildChallenge, schemeOf, type ChallengeSettings } from '../auth/index.js';
 import {
   HttpError,
@@ -16,16 +16,43 @@ import { plainHttpError, sendProblem } from './problem.js';
 // SQLite answers these when the database is busy, full or gone: the request may succeed later.
 const DATABASE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
 
-/** The single place where anything thrown becomes a response: a problem body, logged by its severity. */
-export function createErrorHandler(options: {
+export interface ProblemResponderOptions {
   challenge: ChallengeSettings;
   /** The protected resource metadata URL every 401 points at (RFC 9728 §5.1). */
   resourceMetadataUrl: (req: Request) => string;
   logger: Logger;
   metrics: Metrics;
-}): ErrorRequestHandler {
+}
+
+const MAX_CHALLENGES_PER_ERROR = 8;
+
+/** Turns anything thrown into the response: a problem body, logged by its severity. */
+export type ProblemResponder = (err: unknown, req: Request, res: Response) => void;
+
+/**
+ * The single place where anything thrown becomes a response. Express reaches it through the error handler;
+ * authentication answers its refusals with it directly (see createAuthenticate), so both look the same.
+ */
+export function createProblemResponder(options: ProblemResponderOptions): ProblemResponder {
   const { challenge, resourceMetadataUrl, logger, metrics } = options;
-  const errorHandler: ErrorRequestHandler = (err, req, res, _next) => {
+  // A refused token is refused with the same error object each time (the token cache keeps it), so its challenge
+  // is built once per scheme and metadata URL rather than on every request of a flood.
+  const challenges = new WeakMap<AuthError, Map<string, string>>();
+  const challengeFor = (error: AuthError, req: Request): string => {
+    const usedScheme = schemeOf(req.headers.authorization);
+    const resourceMetadata = resourceMetadataUrl(req);
+    const key = `${usedScheme} ${resourceMetadata}`;
+    let built = challenges.get(error);
+    if (!built) challenges.set(error, (built = new Map()));
+    let value = built.get(key);
+    if (value === undefined) {
+      value = buildChallenge(challenge, error, { usedScheme, resourceMetadata });
+      // Bounded: without an absolute resource identifier the URL comes from the Host header, which the client picks.
+      if (built.size < MAX_CHALLENGES_PER_ERROR) built.set(key, value);
+    }
+    return value;
+  };
+  return (err, req, res) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
       logger.error({ err, request_id: (req as { id?: unknown }).id, method: req.method, path: req.path, status: error.status }, 'request failed');
@@ -40,11 +67,15 @@ export function createErrorHandler(options: {
       return;
     }
     if (error instanceof AuthError) {
-      const context = { usedScheme: schemeOf(req.headers.authorization), resourceMetadata: resourceMetadataUrl(req) };
-      res.set('WWW-Authenticate', buildChallenge(challenge, error, context));
+      res.setHeader('WWW-Authenticate', challengeFor(error, req));
     }
     sendProblem(req, res, error);
   };
+}
+
+/** Express's last handler: everything thrown by a route, or passed to `next`, is answered by `respond`. */
+export function createErrorHandler(respond: ProblemResponder): ErrorRequestHandler {
+  const errorHandler: ErrorRequestHandler = (err, req, res, _next) => respond(err, req, res);
   return errorHandler;
 }
 

@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { Request, Response } from 'express';
 import { HttpError } from '../errors.js';
+import { sendJsonText } from './json-response.js';
 
 /** Sends an RFC 9457 problem: `application/problem+json`, never HTML, never a stack trace. */
 export function sendProblem(req: Request, res: Response, error: HttpError): void {
@@ -14,7 +15,8 @@ export function sendProblem(req: Request, res: Response, error: HttpError): void
     ...(typeof requestId === 'string' ? { request_id: requestId } : {}),
     ...error.extensions,
   };
-  res.status(error.status).set(error.headers).type('application/problem+json').send(JSON.stringify(body));
+  for (const [name, value] of Object.entries(error.headers)) res.setHeader(name, value);
+  sendJsonText(res, JSON.stringify(body), error.status, 'application/problem+json; charset=utf-8');
 }
 
 /** A plain HTTP error (about:blank) with the status' own phrase as its title. */

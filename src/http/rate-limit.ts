@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { hash } from 'node:crypto';
 import { ipKeyGenerator, MemoryStore, rateLimit, type Options } from 'express-rate-limit';
-import { callerOf, type Caller } from '../auth/index.js';
+import { callerOf } from '../auth/index.js';
 import { HttpError } from '../errors.js';
 
 export class TooManyRequestsError extends HttpError {
@@ -43,9 +43,19 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
   const windowMs = windowSeconds * 1000;
   const store = new MemoryStore();
   store.init({ windowMs } as Options);
-  const policyOf = (key: string) =>
-    `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${Buffer.from(hash('sha256', key, 'hex').slice(0, 12)).toString('base64')}:`;
-  const count = async (res: Response, key: string, policy = policyOf(key)): Promise<void> => {
+  // The policy header names the key's partition by a hash of it: made once per key (bounded), not per request.
+  const policies = new Map<string, string>();
+  const policyOf = (key: string): string => {
+    let policy = policies.get(key);
+    if (policy === undefined) {
+      if (policies.size >= MAX_REMEMBERED_POLICIES) policies.clear();
+      policy = `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${Buffer.from(hash('sha256', key, 'hex').slice(0, 12)).toString('base64')}:`;
+      policies.set(key, policy);
+    }
+    return policy;
+  };
+  const count = async (res: Response, key: string): Promise<void> => {
+    const policy = policyOf(key);
     const { totalHits, resetTime } = await store.increment(key);
     const resetSeconds = Math.max(0, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
     res.append('RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
@@ -55,8 +65,10 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
       throw new TooManyRequestsError();
     }
   };
-  return { store, count, policyOf };
+  return { store, count };
 }
+
+const MAX_REMEMBERED_POLICIES = 10_000;
 
 /**
  * What one client address may send without a valid token. Requests that carry credentials are not counted on
@@ -82,14 +94,9 @@ export function limitAnonymous(settings: RateLimitSettings): { middleware: Reque
 /** Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. */
 export function limitPerUser(settings: RateLimitSettings): RequestHandler {
   const counter = createCounter('user', settings.perUser, settings.windowSeconds);
-  // The policy header names the user's partition (a hash of the key): made once per caller, not per request.
-  const policies = new WeakMap<Caller, string>();
   const limitUser: RequestHandler = async (req, res, next) => {
     const caller = callerOf(req);
-    const key = `${caller.issuer} ${caller.sub}`;
-    let policy = policies.get(caller);
-    if (policy === undefined) policies.set(caller, (policy = counter.policyOf(key)));
-    await counter.count(res, key, policy);
+    await counter.count(res, `${caller.issuer} ${caller.sub}`);
     next();
   };
   return limitUser;

@@ -1,5 +1,6 @@
 import { Router, type RequestHandler } from 'express';
 import { callerOf } from '../auth/index.js';
+import { sendJson } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
 
 /** `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. */
@@ -9,7 +10,7 @@ export function meRouter(deps: { authenticate: RequestHandler[] }): Router {
     .route('/v1/me')
     .get(...deps.authenticate, (req, res) => {
       const caller = callerOf(req);
-      res.json({
+      sendJson(res, {
         sub: caller.sub,
         client_id: caller.clientId,
         scopes: caller.tokenScopes,

@@ -53,20 +53,65 @@ describe('errors outside any route', () => {
   });
 });
 
+// helmet headers that only mean something for a page a browser renders (see src/http/security-headers.ts).
+const PAGE_ONLY_HEADERS = [
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'origin-agent-cluster',
+  'referrer-policy',
+  'x-dns-prefetch-control',
+  'x-download-options',
+  'x-permitted-cross-domain-policies',
+  'x-xss-protection',
+];
+
 describe('security headers', () => {
-  it('when any response is sent, then helmet headers are present and X-Powered-By is not', async () => {
-    const res = await api.request().get('/healthz');
-    expect(res.headers['x-powered-by']).toBeUndefined();
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.headers['strict-transport-security']).toMatch(/max-age=/);
-    expect(res.headers['content-security-policy']).toMatch(/default-src 'self'/);
-    expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+  it("when any JSON response is sent (resource, problem, 401, probe), then it carries OWASP's API set and nothing page-only", async () => {
+    const token = await issuer.mint({ sub: 'auth0|headers' });
+    const responses = await Promise.all([
+      api.request().get('/v1/me').set('Authorization', `Bearer ${token}`),
+      api.request().get('/v1/me').set('Authorization', 'Bearer not-a-token'),
+      api.request().get('/nope'),
+      api.request().get('/healthz'),
+    ]);
+    expect(responses.map((res) => res.status)).toEqual([200, 401, 404, 200]);
+    for (const res of responses) {
+      expect(res.headers['content-security-policy']).toBe("default-src 'none';frame-ancestors 'none'");
+      expect(res.headers['x-frame-options']).toBe('DENY');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+      expect(res.headers['strict-transport-security']).toBe('max-age=31536000; includeSubDomains');
+      expect(res.headers['x-powered-by']).toBeUndefined();
+      for (const name of PAGE_ONLY_HEADERS) expect([name, res.headers[name]]).toEqual([name, undefined]);
+      expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+    }
   });
 
-  it('when an error is returned, then it carries the same headers and no stack trace', async () => {
-    const res = await api.request().get('/nope');
-    expect(res.headers['x-content-type-options']).toBe('nosniff');
-    expect(res.text).not.toMatch(/at .*\.(ts|js):\d+/);
+  it("when a browser loads the docs, their page, assets and spec carry helmet's full set instead", async () => {
+    for (const path of ['/docs', '/docs/init.js', '/docs/swagger-ui.css', '/openapi.yaml']) {
+      const res = await api.request().get(path);
+      expect([path, res.status]).toEqual([path, 200]);
+      expect(res.headers['content-security-policy']).toMatch(/^default-src 'self';.*script-src 'self'/);
+      expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
+      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
+      expect(res.headers['referrer-policy']).toBe('no-referrer');
+      expect(res.headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+});
+
+describe('HEAD', () => {
+  it('when HEAD is sent for a JSON resource or a refusal, then the same status and headers as GET, with no body', async () => {
+    const token = await issuer.mint({ sub: 'auth0|head' });
+    for (const authorization of [`Bearer ${token}`, 'Bearer not-a-token']) {
+      const get = await api.request().get('/v1/me').set('Authorization', authorization);
+      const head = await api.request().head('/v1/me').set('Authorization', authorization);
+      expect(head.status).toBe(get.status);
+      expect(head.headers['content-type']).toBe(get.headers['content-type']);
+      expect(head.headers['content-length']).toBe(String(Buffer.byteLength(get.text)));
+      expect(head.headers['www-authenticate']).toBe(get.headers['www-authenticate']);
+      expect(head.text ?? '').toBe('');
+    }
   });
 });
 

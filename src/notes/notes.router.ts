@@ -1,6 +1,7 @@
 import { Router, type RequestHandler } from 'express';
 import { callerOf, requireAuthentication, requireUser, type ScopeGuards } from '../auth/index.js';
 import { jsonBody } from '../http/json-body.js';
+import { sendJson, sendJsonText } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
 import { ifNoneMatchHits } from './etag.js';
 import { listQuerySchema, noteCreateSchema, notePatchSchema, parseOrThrow } from './notes.schema.js';
@@ -27,12 +28,13 @@ export function notesRouter(deps: NotesRouterDeps): Router {
     .route('/v1/notes')
     .get(...forUser('read:notes'), (req, res) => {
       const query = parseOrThrow(listQuerySchema, req.query, 'query');
-      res.json(service.list(callerOf(req).sub, query));
+      sendJsonText(res, service.listJson(callerOf(req).sub, query));
     })
     .post(...forUser('write:notes'), jsonBody, (req, res) => {
       const input = parseOrThrow(noteCreateSchema, req.body, 'body');
       const { note, etag } = service.create(callerOf(req).sub, input);
-      res.status(201).location(`/v1/notes/${note.id}`).set('ETag', etag).json(note);
+      res.location(`/v1/notes/${note.id}`).setHeader('ETag', etag);
+      sendJson(res, note, 201);
     })
     .all(allowOnly('GET', 'POST'));
 
@@ -42,12 +44,13 @@ export function notesRouter(deps: NotesRouterDeps): Router {
       const { note, etag } = service.get(callerOf(req).sub, req.params.id!);
       res.set('ETag', etag);
       if (ifNoneMatchHits(req.get('If-None-Match'), etag)) res.status(304).end();
-      else res.json(note);
+      else sendJson(res, note);
     })
     .patch(...forUser('write:notes'), jsonBody, (req, res) => {
       const patch = parseOrThrow(notePatchSchema, req.body, 'body');
       const { note, etag } = service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
-      res.set('ETag', etag).json(note);
+      res.setHeader('ETag', etag);
+      sendJson(res, note);
     })
     .delete(...forUser('delete:notes'), ...deletionGuards, (req, res) => {
       service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));

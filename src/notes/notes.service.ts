@@ -24,12 +24,13 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export class NotesService {
   constructor(private readonly repository: NotesRepository) {}
 
-  list(owner: string, query: ListQuery): { items: Note[]; next_cursor: string | null } {
+  /** A page of the owner's notes, newest first, as the JSON text of `{ items: Note[], next_cursor }`. */
+  listJson(owner: string, query: ListQuery): string {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(query.cursor);
-    const rows = this.repository.page(owner, before, query.limit + 1);
-    const items = rows.slice(0, query.limit);
-    const last = items.at(-1);
-    return { items: items.map(toNote), next_cursor: rows.length > query.limit && last ? encodeCursor(last.seq) : null };
+    const page = this.repository.pageJson(owner, before, query.limit);
+    const more = page.count === query.limit && page.lastSeq !== null && this.repository.hasOlder(owner, page.lastSeq);
+    const nextCursor = more ? encodeCursor(page.lastSeq!) : null;
+    return `{"items":${page.itemsJson},"next_cursor":${JSON.stringify(nextCursor)}}`;
   }
 
   create(owner: string, input: NoteCreate): VersionedNote {

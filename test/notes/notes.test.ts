@@ -153,6 +153,19 @@ describe('GET /v1/notes', () => {
     expect(res.body.next_cursor).toBeNull();
   });
 
+  it('when notes hold quotes, escapes, control characters and emoji, then each listed item is exactly the note GET returns', async () => {
+    const dave = await issuer.mint({ sub: 'auth0|dave' });
+    const tricky = ['"quoted" \\ back\\slash', 'line\nbreak\ttab\u0001\u001f', '😀 ünïcödé \u2028\u2029 </script>', '{"items":[]}'];
+    for (const title of tricky) await createNote(dave, { title, body: `${title} / ${title}` });
+    const list = await as(dave).get('/v1/notes?limit=3');
+    expect(list.headers['content-type']).toBe('application/json; charset=utf-8');
+    const rest = await as(dave).get(`/v1/notes?cursor=${list.body.next_cursor}`);
+    const items = [...list.body.items, ...rest.body.items] as Array<{ id: string; title: string }>;
+    expect(items.map((item) => item.title)).toEqual([...tricky].reverse());
+    for (const item of items) expect(item).toEqual((await as(dave).get(`/v1/notes/${item.id}`)).body);
+    expect(rest.body.next_cursor).toBeNull();
+  });
+
   it('when a user has no notes, then an empty page', async () => {
     const nobody = await issuer.mint({ sub: 'auth0|nobody' });
     const res = await as(nobody).get('/v1/notes');

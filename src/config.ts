@@ -53,6 +53,11 @@ export const configSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   /** How many verified bearer tokens are kept, so each signature is checked once; 0 turns the cache off. */
   TOKEN_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(0).max(1_000_000).default(10_000),
+  /**
+   * How far V8 lets the old generation grow past what survived the last full collection, in percent; 0 leaves it to
+   * V8 (which lets it grow up to fourfold under load, so RSS swings by tens of MiB). See src/heap-growth.ts.
+   */
+  HEAP_GROWING_PERCENT: z.coerce.number({ message: 'must be a number' }).int().min(0).max(1000).default(100),
   /** DPoP (RFC 9449): `allowed` accepts Bearer and DPoP-bound tokens, `required` only DPoP, `disabled` only Bearer. */
   DPOP: z.enum(['allowed', 'required', 'disabled']).default('allowed'),
   /** How old a DPoP proof (`iat`) may be, in seconds; also how long its `jti` is remembered against replay. */

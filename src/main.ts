@@ -5,6 +5,7 @@ import { openDatabase } from './db/open.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { shutDownGracefully } from './http/shutdown.js';
 import { observeIssuerFetches } from './observability/issuer-fetch-metrics.js';
+import { limitHeapGrowth } from './heap-growth.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
 import { createMetrics } from './observability/metrics.js';
@@ -55,6 +56,7 @@ async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer:
 }
 
 const config = configOrExit();
+limitHeapGrowth(config.HEAP_GROWING_PERCENT);
 const logger = createLogger(config.LOG_LEVEL, undefined, config.NODE_ENV === 'development');
 const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];

@@ -33,6 +33,8 @@ describe('loadConfig', () => {
     [{ STRICT_RFC9068: 'maybe' }, /^Invalid configuration: STRICT_RFC9068 must be true or false$/],
     [{ LOG_LEVEL: 'loud' }, /^Invalid configuration: LOG_LEVEL /],
     [{ CLOCK_TOLERANCE_SECONDS: '-1' }, /^Invalid configuration: CLOCK_TOLERANCE_SECONDS /],
+    [{ HEAP_GROWING_PERCENT: '-1' }, /^Invalid configuration: HEAP_GROWING_PERCENT /],
+    [{ HEAP_GROWING_PERCENT: 'half' }, /^Invalid configuration: HEAP_GROWING_PERCENT must be a number$/],
   ])('when the environment is %j, then a ConfigError of one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

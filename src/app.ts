@@ -49,6 +49,7 @@ export function createApp(deps: AppDeps): Express {
     onRefused: anonymousLimit?.countRefused,
     answerRefusal: respond,
     onIssuerFetch: (kind, outcome) => metrics.issuerFetches.inc({ kind, outcome }),
+    onVerification: (outcome) => metrics.tokenVerifications.inc({ outcome }),
   });
   // Every route that needs a token: verify it, then count the request against its user.
   const authenticate: RequestHandler[] = config.RATE_LIMIT_ENABLED ? [verifyToken, limitPerUser(limits)] : [verifyToken];

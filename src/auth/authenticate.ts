@@ -15,6 +15,8 @@ import { VerifiedTokenCache } from './verified-token-cache.js';
 export interface AuthenticateOptions {
   /** Told of each request the API itself makes to an authorization server for its keys (for metrics). */
   onIssuerFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
+  /** Told of each token verified in full (a cache miss), with its outcome. */
+  onVerification?: (outcome: 'accepted' | 'refused') => void;
   /** Runs when a request presented credentials that were refused (e.g. to count it against its address). */
   onRefused?: (req: Request, res: Response) => Promise<void>;
   /**
@@ -69,7 +71,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
   };
 
   /** Verifies the token for real (the library: signature, issuer, audience, times; DPoP proof), filling the cache. */
-  const verifyCaller = async (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
+  const verifyInFull = async (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
     await admitKeyOf(token);
     if (scheme === 'dpop') {
       const claims = await verify(req);
@@ -87,6 +89,32 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
       if (key !== undefined && error instanceof InvalidTokenError && error.permanent) cache.refuse(key, error);
       throw error;
     }
+  };
+
+  /** verifyInFull, counted by outcome (each call is a cache miss). */
+  const verifyCaller = (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> =>
+    verifyInFull(req, scheme, token, key).then(
+      (caller) => {
+        options.onVerification?.('accepted');
+        return caller;
+      },
+      (error: unknown) => {
+        options.onVerification?.('refused');
+        throw error;
+      },
+    );
+
+  // Requests that bring the same bearer token before it is cached (an app's first burst after sign-in, or a flood of
+  // one forged token) share one verification: its outcome does not depend on the request, as for a cache hit.
+  const verifying = new Map<string, Promise<Caller>>();
+  const verifyOnce = (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
+    if (key === undefined) return verifyCaller(req, scheme, token, key);
+    let pending = verifying.get(key);
+    if (!pending) {
+      pending = verifyCaller(req, scheme, token, key).finally(() => verifying.delete(key));
+      verifying.set(key, pending);
+    }
+    return pending;
   };
 
   const admit = (req: Request, caller: Caller, next: NextFunction): void => {
@@ -124,7 +152,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     } catch (error) {
       return refuse(req, res, next, error);
     }
-    return verifyCaller(req, scheme, token, key).then(
+    return verifyOnce(req, scheme, token, key).then(
       (caller) => admit(req, caller, next),
       (error: unknown) => refuse(req, res, next, error),
     );

@@ -7,6 +7,7 @@ export interface Metrics {
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   readonly authRejections: Counter<'error'>;
   readonly issuerFetches: Counter<'kind' | 'outcome'>;
+  readonly tokenVerifications: Counter<'outcome'>;
   readonly dbQueryDuration: Histogram<'operation'>;
   /** Reports the size of the verified-token cache as `token_cache_entries`. */
   watchTokenCache(cache: { readonly size: number }): void;
@@ -44,6 +45,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       name: 'issuer_fetches_total',
       help: 'Requests to the authorization server for its metadata (discovery) or keys (jwks), by outcome.',
       labelNames: ['kind', 'outcome'],
+      registers: [registry],
+    }),
+    tokenVerifications: new Counter({
+      name: 'token_verifications_total',
+      help: 'Access tokens verified in full (signature and claims), by outcome; requests served from the token cache are not counted.',
+      labelNames: ['outcome'],
       registers: [registry],
     }),
     dbQueryDuration: new Histogram({

@@ -18,6 +18,8 @@ interface Setup {
   me(token: string): Promise<Response>;
   /** The `token_cache_entries` gauge, read from the metrics listener. */
   cachedTokens(): Promise<number>;
+  /** `token_verifications_total` for an outcome, read from the metrics listener (0 before the first). */
+  verifications(outcome: 'accepted' | 'refused'): Promise<number>;
 }
 
 const running: Array<() => Promise<void>> = [];
@@ -41,16 +43,23 @@ async function start(env: Record<string, string> = {}): Promise<Setup> {
   running.push(() => api.close());
   const metrics: RunningServer = await startMetricsServer(api.metrics.registry, { host: '127.0.0.1', port: 0 });
   running.push(() => metrics.close());
+  const scrape = async () => {
+    const res = await request(metrics.url).get('/metrics');
+    expect(res.status).toBe(200);
+    return res.text;
+  };
   return {
     issuer,
     api,
     me: async (token) => api.request().get('/v1/me').auth(token, { type: 'bearer' }),
     async cachedTokens() {
-      const res = await request(metrics.url).get('/metrics');
-      expect(res.status).toBe(200);
-      const value = /^token_cache_entries (\d+)$/m.exec(res.text)?.[1];
+      const value = /^token_cache_entries (\d+)$/m.exec(await scrape())?.[1];
       expect(value).toBeDefined();
       return Number(value);
+    },
+    async verifications(outcome) {
+      const value = new RegExp(`^token_verifications_total\\{outcome="${outcome}"\\} (\\d+)$`, 'm').exec(await scrape())?.[1];
+      return value === undefined ? 0 : Number(value);
     },
   };
 }
@@ -226,6 +235,37 @@ describe('the bound on the cache (TOKEN_CACHE_SIZE)', () => {
     const tokens = await Promise.all(Array.from({ length: 3 }, (_, i) => issuer.mint({ sub: `auth0|user-${i}` })));
     for (const token of [...tokens, ...tokens]) expect((await me(token)).status).toBe(200);
     expect(await cachedTokens()).toBe(0);
+  });
+});
+
+describe('concurrent requests with a token not yet cached', () => {
+  it('when 20 requests bring the same new token at once, then its signature is verified once and all 20 are served', async () => {
+    const { issuer, me, verifications } = await start();
+    const token = await issuer.mint({ sub: 'auth0|burst' });
+    const responses = await Promise.all(Array.from({ length: 20 }, () => me(token)));
+    expect(responses.map((res) => res.status)).toEqual(Array.from({ length: 20 }, () => 200));
+    expect(responses.every((res) => res.body.sub === 'auth0|burst')).toBe(true);
+    expect(await verifications('accepted')).toBe(1);
+    // Control: another token is verified on its own.
+    expect((await me(await issuer.mint({ sub: 'auth0|other' }))).status).toBe(200);
+    expect(await verifications('accepted')).toBe(2);
+  });
+
+  it('when 20 requests bring the same forged token at once, then it is verified once and all 20 are refused', async () => {
+    const { issuer, me, verifications } = await start();
+    const forged = await issuer.mint({ sub: 'auth0|burst' }, await issuer.unpublishedKey());
+    const responses = await Promise.all(Array.from({ length: 20 }, () => me(forged)));
+    for (const res of responses) expectInvalidToken(res, /signature/);
+    expect(await verifications('refused')).toBe(1);
+    expect(await verifications('accepted')).toBe(0);
+  });
+
+  it('when distinct tokens arrive at once, then each is verified and each caller gets its own identity', async () => {
+    const { issuer, me, verifications } = await start();
+    const tokens = await Promise.all(Array.from({ length: 5 }, (_, i) => issuer.mint({ sub: `auth0|user-${i}` })));
+    const responses = await Promise.all(tokens.map((token) => me(token)));
+    expect(responses.map((res) => res.body.sub)).toEqual(tokens.map((_, i) => `auth0|user-${i}`));
+    expect(await verifications('accepted')).toBe(5);
   });
 });
 

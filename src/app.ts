@@ -13,10 +13,10 @@ import { createErrorHandler, createProblemResponder } from './http/error-handler
 import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
 import { limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
-import { meRouter } from './me/me.router.js';
+import { meRoutes } from './me/me.router.js';
 import { NotesRepository } from './notes/notes.repository.js';
 import { NotesService } from './notes/notes.service.js';
-import { notesRouter } from './notes/notes.router.js';
+import { notesRoutes } from './notes/notes.router.js';
 import type { Logger } from './observability/logger.js';
 import { measureRequests, type Metrics } from './observability/metrics.js';
 import { requestLogging } from './observability/request-logging.js';
@@ -79,15 +79,13 @@ export function createApp(deps: AppDeps): Express {
   if (anonymousLimit) app.use(anonymousLimit.middleware);
 
   // The API's own routes first: they take nearly all the traffic, and every router passed costs.
-  app.use(meRouter({ authenticate }));
-  app.use(
-    notesRouter({
-      authenticate,
-      scopes,
-      stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
-      service: notes,
-    }),
-  );
+  meRoutes(app, { authenticate });
+  notesRoutes(app, {
+    authenticate,
+    scopes,
+    stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
+    service: notes,
+  });
   app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
   app.use(docsRouter());
   app.use(

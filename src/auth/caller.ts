@@ -25,22 +25,25 @@ export interface Caller {
   readonly kind: 'user' | 'machine';
 }
 
-const callers = new WeakMap<Request, Caller>();
+// A property under a symbol only this module holds, rather than a WeakMap keyed by request: as private, and a
+// WeakMap entry per request is work for every garbage collection (it is on the path of every request).
+const CALLER = Symbol('caller');
+type WithCaller = Request & { [CALLER]?: Caller };
 
 export function setCaller(req: Request, caller: Caller): void {
-  callers.set(req, caller);
+  (req as WithCaller)[CALLER] = caller;
 }
 
 /** The authenticated caller of a request; only routes behind `authenticate` may ask. */
 export function callerOf(req: Request): Caller {
-  const caller = callers.get(req);
+  const caller = (req as WithCaller)[CALLER];
   if (!caller) throw new Error('callerOf() used on a route without authenticate');
   return caller;
 }
 
 /** The caller when the request was authenticated, for logs and rate limits that also see anonymous requests. */
 export function findCaller(req: Request): Caller | undefined {
-  return callers.get(req);
+  return (req as WithCaller)[CALLER];
 }
 
 /** Builds the caller from a verified token's claims; `sub` and `exp` were checked to exist by then. */

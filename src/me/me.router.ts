@@ -1,11 +1,13 @@
-import { Router, type RequestHandler } from 'express';
+import type { IRouter, RequestHandler } from 'express';
 import { callerOf } from '../auth/index.js';
 import { sendJson } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
 
-/** `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. */
-export function meRouter(deps: { authenticate: RequestHandler[] }): Router {
-  const router = Router();
+/**
+ * `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. Registered on the app
+ * itself, not on a Router of its own: every Router a request enters costs it (see docs/performance.md).
+ */
+export function meRoutes(router: IRouter, deps: { authenticate: RequestHandler[] }): void {
   router
     .route('/v1/me')
     .get(...deps.authenticate, (req, res) => {
@@ -21,5 +23,4 @@ export function meRouter(deps: { authenticate: RequestHandler[] }): Router {
       });
     })
     .all(allowOnly('GET'));
-  return router;
 }

@@ -1,4 +1,4 @@
-import { Router, type RequestHandler } from 'express';
+import type { IRouter, RequestHandler } from 'express';
 import { callerOf, requireAuthentication, requireUser, type ScopeGuards } from '../auth/index.js';
 import { jsonBody } from '../http/json-body.js';
 import { sendJson, sendJsonText } from '../http/json-response.js';
@@ -17,9 +17,9 @@ export interface NotesRouterDeps {
   service: NotesService;
 }
 
-export function notesRouter(deps: NotesRouterDeps): Router {
+/** Registers the notes routes on the app itself (as meRoutes, for the same reason). */
+export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
   const { authenticate, scopes, stepUp, service } = deps;
-  const router = Router();
   // Order of checks: token (401) → user token and scope (403) → step-up (401) → ownership (404).
   const forUser = (scope: string) => [...authenticate, requireUser, scopes.require(scope)];
   const deletionGuards = stepUp.maxAge !== undefined || stepUp.acrValues ? [requireAuthentication(stepUp)] : [];
@@ -57,6 +57,4 @@ export function notesRouter(deps: NotesRouterDeps): Router {
       res.status(204).end();
     })
     .all(allowOnly('GET', 'PATCH', 'DELETE'));
-
-  return router;
 }

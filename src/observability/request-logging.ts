@@ -13,6 +13,16 @@ export interface RefusalLocals {
   refusal?: string;
 }
 
+interface RequestLine {
+  req: { id: string; method: string; url: string };
+  res: { status: number };
+  route: string | null;
+  latency_ms: number;
+  sub?: string;
+  client_id?: string | null;
+  reason?: string;
+}
+
 /** The request id: the client's `X-Request-Id` when well-formed, otherwise a new one. */
 export function requestIdOf(req: IncomingMessage): string {
   const given = req.headers['x-request-id'];
@@ -44,17 +54,22 @@ export function requestLogging(logger: Logger): RequestHook {
     onFinish(req, res, elapsedMs) {
       const caller = findCaller(req);
       const status = res.statusCode;
-      const line = {
+      const line: RequestLine = {
         req: { id: (req as Request & { id: string }).id, method: req.method, url: loggableUrl(req.originalUrl) },
         res: { status },
         route: (req.route as { path?: string } | undefined)?.path ?? null,
         latency_ms: Math.round(elapsedMs * 1000) / 1000,
-        ...(caller ? { sub: caller.sub, client_id: caller.clientId } : {}),
       };
+      if (caller) {
+        line.sub = caller.sub;
+        line.client_id = caller.clientId;
+      }
       const refusal = (res.locals as RefusalLocals).refusal;
       if (status >= 500) accessLog.error(line, 'request failed');
-      else if (refusal !== undefined) accessLog.info({ ...line, reason: refusal }, 'request refused');
-      else accessLog.info(line, 'request completed');
+      else if (refusal !== undefined) {
+        line.reason = refusal;
+        accessLog.info(line, 'request refused');
+      } else accessLog.info(line, 'request completed');
     },
   };
 }

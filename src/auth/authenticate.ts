@@ -91,9 +91,14 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     }
   };
 
-  /** verifyInFull, counted by outcome (each call is a cache miss). */
-  const verifyCaller = (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> =>
-    verifyInFull(req, scheme, token, key).then(
+  // Requests that bring the same bearer token before it is cached (an app's first burst after sign-in, or a flood of
+  // one forged token) share one verification: its outcome does not depend on the request, as for a cache hit.
+  const verifying = new Map<string, Promise<Caller>>();
+  /** A cache miss: verifies in full (once for concurrent requests with one bearer token), counted by outcome. */
+  const verifyCaller = (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
+    const pending = key === undefined ? undefined : verifying.get(key);
+    if (pending) return pending;
+    const verification = verifyInFull(req, scheme, token, key).then(
       (caller) => {
         options.onVerification?.('accepted');
         return caller;
@@ -103,18 +108,10 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
         throw error;
       },
     );
-
-  // Requests that bring the same bearer token before it is cached (an app's first burst after sign-in, or a flood of
-  // one forged token) share one verification: its outcome does not depend on the request, as for a cache hit.
-  const verifying = new Map<string, Promise<Caller>>();
-  const verifyOnce = (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
-    if (key === undefined) return verifyCaller(req, scheme, token, key);
-    let pending = verifying.get(key);
-    if (!pending) {
-      pending = verifyCaller(req, scheme, token, key).finally(() => verifying.delete(key));
-      verifying.set(key, pending);
-    }
-    return pending;
+    if (key === undefined) return verification; // DPoP: every proof is new, nothing to share
+    const shared = verification.finally(() => verifying.delete(key));
+    verifying.set(key, shared);
+    return shared;
   };
 
   const admit = (req: Request, caller: Caller, next: NextFunction): void => {
@@ -152,7 +149,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     } catch (error) {
       return refuse(req, res, next, error);
     }
-    return verifyOnce(req, scheme, token, key).then(
+    return verifyCaller(req, scheme, token, key).then(
       (caller) => admit(req, caller, next),
       (error: unknown) => refuse(req, res, next, error),
     );

@@ -1,4 +1,5 @@
 import { Router, type Request } from 'express';
+import { sendJson } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
 import { DPOP_ALGS, type DpopMode } from './challenge.js';
 import type { ScopeGuards } from './guards.js';
@@ -45,7 +46,8 @@ export function resourceMetadataRouter(options: ResourceMetadataOptions): Router
     router
       .route(path)
       .get((req, res) => {
-        res.set('Cache-Control', 'public, max-age=3600').json({
+        res.setHeader('Cache-Control', 'public, max-age=3600');
+        sendJson(res, {
           resource: options.resource,
           resource_name: options.resourceName,
           authorization_servers: options.issuers,

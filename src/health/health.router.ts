@@ -2,6 +2,7 @@ import { Router } from 'express';
 import type { KeysProbe } from '../auth/issuer-probe.js';
 import type { Db } from '../db/open.js';
 import { ServiceUnavailableError } from '../errors.js';
+import { sendJson } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
 
 /** `/healthz`: the process answers. `/readyz`: it can serve, because the database and the issuer's keys answer. */
@@ -18,7 +19,8 @@ export function healthRouter(deps: { db: Db; keysProbe: KeysProbe }): Router {
   router
     .route('/healthz')
     .get((_req, res) => {
-      res.set('Cache-Control', 'no-store').json({ status: 'ok' });
+      res.setHeader('Cache-Control', 'no-store');
+      sendJson(res, { status: 'ok' });
     })
     .all(allowOnly('GET'));
 
@@ -34,7 +36,7 @@ export function healthRouter(deps: { db: Db; keysProbe: KeysProbe }): Router {
           { extensions: { checks } },
         );
       }
-      res.json({ status: 'ready', checks });
+      sendJson(res, { status: 'ready', checks });
     })
     .all(allowOnly('GET'));
   return router;

@@ -24,8 +24,6 @@ export interface ProblemResponderOptions {
   metrics: Metrics;
 }
 
-const MAX_CHALLENGES_PER_ERROR = 8;
-
 /** Turns anything thrown into the response: a problem body, logged by its severity. */
 export type ProblemResponder = (err: unknown, req: Request, res: Response) => void;
 
@@ -35,23 +33,6 @@ export type ProblemResponder = (err: unknown, req: Request, res: Response) => vo
  */
 export function createProblemResponder(options: ProblemResponderOptions): ProblemResponder {
   const { challenge, resourceMetadataUrl, logger, metrics } = options;
-  // A refused token is refused with the same error object each time (the token cache keeps it), so its challenge
-  // is built once per scheme and metadata URL rather than on every request of a flood.
-  const challenges = new WeakMap<AuthError, Map<string, string>>();
-  const challengeFor = (error: AuthError, req: Request): string => {
-    const usedScheme = schemeOf(req.headers.authorization);
-    const resourceMetadata = resourceMetadataUrl(req);
-    const key = `${usedScheme} ${resourceMetadata}`;
-    let built = challenges.get(error);
-    if (!built) challenges.set(error, (built = new Map()));
-    let value = built.get(key);
-    if (value === undefined) {
-      value = buildChallenge(challenge, error, { usedScheme, resourceMetadata });
-      // Bounded: without an absolute resource identifier the URL comes from the Host header, which the client picks.
-      if (built.size < MAX_CHALLENGES_PER_ERROR) built.set(key, value);
-    }
-    return value;
-  };
   return (err, req, res) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
@@ -67,7 +48,8 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
       return;
     }
     if (error instanceof AuthError) {
-      res.setHeader('WWW-Authenticate', challengeFor(error, req));
+      const context = { usedScheme: schemeOf(req.headers.authorization), resourceMetadata: resourceMetadataUrl(req) };
+      res.setHeader('WWW-Authenticate', buildChallenge(challenge, error, context));
     }
     sendProblem(req, res, error);
   };

@@ -27,10 +27,10 @@ export class NotesService {
   /** A page of the owner's notes, newest first, as the JSON text of `{ items: Note[], next_cursor }`. */
   listJson(owner: string, query: ListQuery): string {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(query.cursor);
-    const page = this.repository.pageJson(owner, before, query.limit);
-    const more = page.count === query.limit && page.lastSeq !== null && this.repository.hasOlder(owner, page.lastSeq);
-    const nextCursor = more ? encodeCursor(page.lastSeq!) : null;
-    return `{"items":${page.itemsJson},"next_cursor":${JSON.stringify(nextCursor)}}`;
+    const { itemsJson, count, lastSeq } = this.repository.pageJson(owner, before, query.limit);
+    const full = count === query.limit && lastSeq !== null;
+    const nextCursor = full && this.repository.hasOlder(owner, lastSeq) ? encodeCursor(lastSeq) : null;
+    return `{"items":${itemsJson},"next_cursor":${JSON.stringify(nextCursor)}}`;
   }
 
   create(owner: string, input: NoteCreate): VersionedNote {

@@ -27,15 +27,21 @@ export function openDatabase(databaseUrl: string): Db {
   return db;
 }
 
-/** Applies the migrations this database has not seen yet; returns the versions applied. */
+/**
+ * Applies the migrations this database has not seen yet; returns the versions applied. All in one IMMEDIATE
+ * transaction: replicas starting together on one file take turns, and each reads the version under the write lock,
+ * so none applies a migration another has just applied.
+ */
 export function migrate(db: Db): number[] {
-  const current = db.pragma('user_version', { simple: true }) as number;
-  const pending = migrations.filter((migration) => migration.version > current);
-  for (const migration of pending) {
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    })();
-  }
-  return pending.map((migration) => migration.version);
+  return db
+    .transaction(() => {
+      const current = db.pragma('user_version', { simple: true }) as number;
+      const pending = migrations.filter((migration) => migration.version > current);
+      for (const migration of pending) {
+        db.exec(migration.sql);
+        db.pragma(`user_version = ${migration.version}`);
+      }
+      return pending.map((migration) => migration.version);
+    })
+    .immediate();
 }

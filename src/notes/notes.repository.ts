@@ -12,17 +12,11 @@ export interface NoteRow {
   updated_at: string;
 }
 
-/** A page of notes as the JSON array the API returns, and where it ends. */
-export interface NotePageJson {
-  /** The notes, newest first, each exactly as `toNote` shapes it. */
-  itemsJson: string;
-  count: number;
-  /** `seq` of the page's last (oldest) note; null when the page is empty. */
-  lastSeq: number | null;
-}
+/** A page of notes, newest first: each note's `seq` and its stored JSON, exactly as `toNote` shapes it. */
+export type NotePageRow = [seq: number, json: string];
 
-/** The fields of a note as the API returns it, in order (the same as NotesService's `Note`). */
-const NOTE_JSON = `json_object('id', id, 'title', title, 'body', body, 'created_at', created_at, 'updated_at', updated_at)`;
+/** The columns of a NoteRow; `json` is left out where the row is shaped in JavaScript. */
+const ROW = 'seq, id, owner, title, body, version, created_at, updated_at';
 
 /** SQL for notes. Every statement is prepared once and scoped by `owner`: no query can reach another user's note. */
 export class NotesRepository {
@@ -35,20 +29,16 @@ export class NotesRepository {
     this.duration = duration;
     this.statements = {
       insert: db.prepare<[string, string, string, string, string, string], NoteRow>(
-        `INSERT INTO notes (id, owner, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING *`,
+        `INSERT INTO notes (id, owner, title, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) RETURNING ${ROW}`,
       ),
-      find: db.prepare<[string, string], NoteRow>(`SELECT * FROM notes WHERE owner = ? AND id = ?`),
-      // The page is serialised by SQLite: building 20 row objects and stringifying them cost twice as much.
-      pageJson: db.prepare<[string, number, number], { items: string; count: number; last_seq: number | null }>(
-        `SELECT json_group_array(${NOTE_JSON} ORDER BY seq DESC) AS items, count(*) AS count, min(seq) AS last_seq
-         FROM (SELECT * FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?)`,
-      ),
-      hasOlder: db
-        .prepare<[string, number], number>(`SELECT EXISTS (SELECT 1 FROM notes WHERE owner = ? AND seq < ?)`)
-        .pluck(),
+      find: db.prepare<[string, string], NoteRow>(`SELECT ${ROW} FROM notes WHERE owner = ? AND id = ?`),
+      // Each note's JSON was stored when it was written (migration 2): a page is a range of the owner's index.
+      page: db
+        .prepare<[string, number, number], NotePageRow>(`SELECT seq, json FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+        .raw(),
       update: db.prepare<[string, string, string, string, number], NoteRow>(
         `UPDATE notes SET title = ?, body = ?, updated_at = ?, version = version + 1
-         WHERE owner = ? AND seq = ? RETURNING *`,
+         WHERE owner = ? AND seq = ? RETURNING ${ROW}`,
       ),
       delete: db.prepare<[string, number]>(`DELETE FROM notes WHERE owner = ? AND seq = ?`),
     };
@@ -77,17 +67,9 @@ export class NotesRepository {
     return this.timed('find', () => this.statements.find.get(owner, id));
   }
 
-  /** Up to `limit` notes older than `beforeSeq`, newest first, as JSON. */
-  pageJson(owner: string, beforeSeq: number, limit: number): NotePageJson {
-    return this.timed('page', () => {
-      const { items, count, last_seq } = this.statements.pageJson.get(owner, beforeSeq, limit)!;
-      return { itemsJson: items, count, lastSeq: last_seq };
-    });
-  }
-
-  /** Whether the owner has a note older than `seq`. */
-  hasOlder(owner: string, seq: number): boolean {
-    return this.timed('page', () => this.statements.hasOlder.get(owner, seq) === 1);
+  /** Up to `limit` notes older than `beforeSeq`, newest first. */
+  page(owner: string, beforeSeq: number, limit: number): NotePageRow[] {
+    return this.timed('page', () => this.statements.page.all(owner, beforeSeq, limit));
   }
 
   update(owner: string, seq: number, changes: { title: string; body: string; now: string }): NoteRow {

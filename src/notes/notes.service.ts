@@ -27,10 +27,13 @@ export class NotesService {
   /** A page of the owner's notes, newest first, as the JSON text of `{ items: Note[], next_cursor }`. */
   listJson(owner: string, query: ListQuery): string {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(query.cursor);
-    const { itemsJson, count, lastSeq } = this.repository.pageJson(owner, before, query.limit);
-    const full = count === query.limit && lastSeq !== null;
-    const nextCursor = full && this.repository.hasOlder(owner, lastSeq) ? encodeCursor(lastSeq) : null;
-    return `{"items":${itemsJson},"next_cursor":${JSON.stringify(nextCursor)}}`;
+    // One note more than the page tells whether there is a next page, in the same query.
+    const rows = this.repository.page(owner, before, query.limit + 1);
+    const count = Math.min(rows.length, query.limit);
+    let items = '';
+    for (let i = 0; i < count; i++) items += i === 0 ? rows[i]![1] : `,${rows[i]![1]}`;
+    const nextCursor = rows.length > query.limit ? JSON.stringify(encodeCursor(rows[count - 1]![0])) : 'null';
+    return `{"items":[${items}],"next_cursor":${nextCursor}}`;
   }
 
   create(owner: string, input: NoteCreate): VersionedNote {

@@ -166,6 +166,16 @@ describe('GET /v1/notes', () => {
     expect(rest.body.next_cursor).toBeNull();
   });
 
+  it('when a note is edited, then the list shows it as GET does, edited', async () => {
+    const erin = await issuer.mint({ sub: 'auth0|erin' });
+    const note = await createNote(erin, { title: 'before', body: 'old' });
+    const patched = await as(erin).patch(`/v1/notes/${note.id}`, { title: 'after "quoted"' }).set('If-Match', '"v1"');
+    expect(patched.status).toBe(200);
+    const list = await as(erin).get('/v1/notes');
+    expect(list.body.items).toEqual([patched.body]);
+    expect(list.body.items[0]).toMatchObject({ title: 'after "quoted"', body: 'old' });
+  });
+
   it('when a user has no notes, then an empty page', async () => {
     const nobody = await issuer.mint({ sub: 'auth0|nobody' });
     const res = await as(nobody).get('/v1/notes');

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { AuthError, buildChallenge, schemeOf, type ChallengeSettings } from '../auth/index.js';
+import { AuthError, buildChallenge, InvalidTokenError, schemeOf, type ChallengeSettings } from '../auth/index.js';
 import {
   HttpError,
   MalformedJsonError,
@@ -33,6 +33,19 @@ export type ProblemResponder = (err: unknown, req: Request, res: Response) => vo
  */
 export function createProblemResponder(options: ProblemResponderOptions): ProblemResponder {
   const { challenge, resourceMetadataUrl, logger, metrics } = options;
+  // A refusal held by the token cache is the same error object for every request that brings its token (a flood of
+  // one forged token): its challenge is built once. Fresh errors are not remembered.
+  const cachedChallenges = new WeakMap<AuthError, { resourceMetadata: string; value: string }>();
+  const challengeFor = (error: AuthError, req: Request): string => {
+    const usedScheme = schemeOf(req.headers.authorization);
+    const resourceMetadata = resourceMetadataUrl(req);
+    const reusable = usedScheme === 'bearer' && error instanceof InvalidTokenError && error.permanent;
+    const cached = reusable ? cachedChallenges.get(error) : undefined;
+    if (cached?.resourceMetadata === resourceMetadata) return cached.value;
+    const value = buildChallenge(challenge, error, { usedScheme, resourceMetadata });
+    if (reusable) cachedChallenges.set(error, { resourceMetadata, value });
+    return value;
+  };
   return (err, req, res) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
@@ -47,10 +60,7 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
       res.destroy();
       return;
     }
-    if (error instanceof AuthError) {
-      const context = { usedScheme: schemeOf(req.headers.authorization), resourceMetadata: resourceMetadataUrl(req) };
-      res.setHeader('WWW-Authenticate', buildChallenge(challenge, error, context));
-    }
+    if (error instanceof AuthError) res.setHeader('WWW-Authenticate', challengeFor(error, req));
     sendProblem(req, res, error);
   };
 }

@@ -284,6 +284,32 @@ describe('a refused token', () => {
     expectInvalidToken(await me(forged), /signature/);
   });
 
+  it('when a cached refusal is answered again, then its challenge is the first one, and other refusals keep their own', async () => {
+    const { issuer, api, me } = await start();
+    const forged = await issuer.mint({}, await issuer.unpublishedKey());
+    const first = await me(forged);
+    expectInvalidToken(first, /signature/);
+    const metadata = challengeOf(first.headers['www-authenticate'], 'Bearer')?.params.resource_metadata;
+    expect(metadata).toMatch(/^https?:\/\/.+\/\.well-known\/oauth-protected-resource/);
+    expect(challengeOf(first.headers['www-authenticate'], 'Bearer')?.params).toEqual({
+      realm: expect.any(String),
+      error: 'invalid_token',
+      error_description: 'The access token signature is invalid.',
+      resource_metadata: metadata,
+    });
+    expect(challengeOf(first.headers['www-authenticate'], 'DPoP')?.params).toEqual({ algs: expect.any(String), resource_metadata: metadata });
+    for (let i = 0; i < 3; i++) expect((await me(forged)).headers['www-authenticate']).toBe(first.headers['www-authenticate']);
+
+    const elsewhere = await issuer.mint({ aud: 'https://another-api.example' });
+    const refused = await me(elsewhere);
+    expect(challengeOf(refused.headers['www-authenticate'], 'Bearer')?.params.error_description).toMatch(/audience/);
+    // The same token under the DPoP scheme: the error belongs in the DPoP challenge, not the remembered Bearer one.
+    const asDpop = await api.request().get('/v1/me').set('Authorization', `DPoP ${forged}`);
+    expect(asDpop.status).toBe(401);
+    expect(challengeOf(asDpop.headers['www-authenticate'], 'DPoP')?.params.error).toBe('invalid_dpop_proof');
+    expect(challengeOf(asDpop.headers['www-authenticate'], 'Bearer')?.params.error).toBeUndefined();
+  });
+
   it('when a cached token is copied with the same header and claims but another signature, then the copy is refused', async () => {
     const { issuer, me, cachedTokens } = await start();
     const claims = { iat: now(), exp: now() + 600, jti: 'one-token' };

@@ -29,8 +29,10 @@ function envSeconds(name: string, fallback: number, min: number): number {
 }
 
 const settings = {
-  seconds: envSeconds('BENCH_SECONDS', 5, 1),
-  rounds: envSeconds('BENCH_ROUNDS', 3, 1),
+  // Seven short rounds rather than three long ones: each ratio is a median of seven pairs, so one or two slow spells
+  // of a shared machine cannot decide a target (docs/performance.md).
+  seconds: envSeconds('BENCH_SECONDS', 3, 1),
+  rounds: envSeconds('BENCH_ROUNDS', 7, 1),
   warmupSeconds: envSeconds('BENCH_WARMUP_SECONDS', 2, 0),
   soakSeconds: envSeconds('BENCH_SOAK_SECONDS', 60, 0),
   // V8 grows the heap for about 10 s under this load before it settles (measured with --trace-gc-nvp): RSS is
@@ -38,6 +40,17 @@ const settings = {
   soakWarmupSeconds: envSeconds('BENCH_SOAK_WARMUP_SECONDS', 15, 0),
   connections: 10,
 };
+
+/**
+ * The servers' order within a scenario, by round. Our API always runs next to bare Express, half the time first:
+ * its ratio pairs two runs seconds apart, so a slow spell of the shared machine hits both or neither.
+ */
+const ORDERS: readonly ServerId[][] = [
+  ['bare', 'api', 'library'],
+  ['library', 'api', 'bare'],
+  ['api', 'bare', 'library'],
+  ['library', 'bare', 'api'],
+];
 
 interface Target {
   id: ServerId;
@@ -313,8 +326,7 @@ async function main(): Promise<void> {
   await phase('rounds', async () => {
     for (let round = 1; round <= settings.rounds; round++) {
       for (const scenario of SCENARIOS) {
-        // Servers alternate within each scenario; the order rotates each round.
-        const order = targets.map((_, i) => targets[(i + round - 1) % targets.length]!);
+        const order = ORDERS[(round - 1) % ORDERS.length]!.map((id) => targets.find((target) => target.id === id)!);
         for (const target of order.filter((t) => applies(t, scenario))) {
           const measured = await attributed(target, () => load(target, scenario, tokens, settings.seconds));
           runs.push({ round, server: target.id, scenario: scenario.id, ...measured });

@@ -67,8 +67,6 @@ export interface Soak {
   endBytes: number;
   minBytes: number;
   maxBytes: number;
-  /** (end − start) / start. */
-  driftPct: number;
   /** The largest |sample − start| / start. */
   maxDeviationPct: number;
   /** Half the spread of the samples around its middle, (max − min) / (max + min): every sample is within ±this of one level. */

@@ -440,7 +440,6 @@ async function soakApi(api: Target, tokens: BenchTokens): Promise<Soak> {
     maxBytes: max,
     bandPct: ((max - min) / (max + min)) * 100,
     tokenCacheEntries: await tokenCacheEntries(api),
-    driftPct: deviation(end),
     maxDeviationPct: Math.max(...samples.map((value) => Math.abs(deviation(value)))),
     trendPct: ((median(samples.slice(-sixth)) - first) / first) * 100,
   };

@@ -29,11 +29,10 @@ export class NotesService {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(query.cursor);
     // One note more than the page tells whether there is a next page, in the same query.
     const rows = this.repository.page(owner, before, query.limit + 1);
-    const count = Math.min(rows.length, query.limit);
-    let items = '';
-    for (let i = 0; i < count; i++) items += i === 0 ? rows[i]![1] : `,${rows[i]![1]}`;
-    const nextCursor = rows.length > query.limit ? JSON.stringify(encodeCursor(rows[count - 1]![0])) : 'null';
-    return `{"items":[${items}],"next_cursor":${nextCursor}}`;
+    const page = rows.slice(0, query.limit);
+    const last = page.at(-1);
+    const nextCursor = rows.length > query.limit && last ? encodeCursor(last[0]) : null;
+    return `{"items":[${page.map(([, json]) => json).join(',')}],"next_cursor":${JSON.stringify(nextCursor)}}`;
   }
 
   create(owner: string, input: NoteCreate): VersionedNote {

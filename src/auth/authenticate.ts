@@ -17,8 +17,11 @@ export interface AuthenticateOptions {
   onIssuerFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
   /** Told of each token verified in full (a cache miss), with its outcome. */
   onVerification?: (outcome: 'accepted' | 'refused') => void;
-  /** Runs when a request presented credentials that were refused (e.g. to count it against its address). */
-  onRefused?: (req: Request, res: Response) => Promise<void>;
+  /**
+   * Runs when a request presented credentials that were refused (e.g. to count it against its address); what it
+   * throws (429 over the address's limit) is the answer instead.
+   */
+  onRefused?: (req: Request, res: Response) => void;
   /**
    * Answers a refused request (401/403 with its challenge) right here. Without it the refusal goes to Express's
    * error handler, which is the same answer reached by walking every remaining route first: refusals are the
@@ -122,10 +125,10 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     next();
   };
 
-  const refuse = async (req: Request, res: Response, next: NextFunction, error: unknown): Promise<void> => {
+  const refuse = (req: Request, res: Response, next: NextFunction, error: unknown): void => {
     if (!(error instanceof AuthError)) return next(error);
     try {
-      if (req.headers.authorization !== undefined) await options.onRefused?.(req, res);
+      if (req.headers.authorization !== undefined) options.onRefused?.(req, res);
     } catch (limited) {
       return next(limited); // over the address's limit: 429 instead
     }

@@ -35,31 +35,59 @@ const common = (windowSeconds: number) => ({
 });
 
 /**
- * Counts one request against `key` in `store` (express-rate-limit's own), sets the draft-8 `RateLimit` headers as
- * express-rate-limit does, and refuses the request with 429 over the limit. Used where a request is already known
- * to count, without the library's middleware (six promise hops, a SHA-256 and debug logging per request).
+ * express-rate-limit's own MemoryStore, with one synchronous method for the hot path: the store's methods return
+ * promises, and awaiting one on every authenticated request would move the rest of each request to a microtask
+ * (measured: see docs/performance.md). `hit` does what the store's `increment` does, on the store's public maps, so
+ * the library's middleware and `hit` count in the same windows.
+ */
+class CountingStore extends MemoryStore {
+  hit(key: string, now: number): WindowCount {
+    let client = this.current.get(key);
+    if (client === undefined) {
+      client = this.previous.get(key) ?? { totalHits: 0, resetTime: new Date(now + this.windowMs) };
+      this.previous.delete(key);
+      this.current.set(key, client);
+    }
+    if (client.resetTime.getTime() <= now) {
+      client.totalHits = 0;
+      client.resetTime = new Date(now + this.windowMs);
+    }
+    client.totalHits += 1;
+    return client;
+  }
+}
+
+interface WindowCount {
+  totalHits: number;
+  resetTime: Date;
+}
+
+/**
+ * Counts one request against `key`, sets the draft-8 `RateLimit` headers as express-rate-limit does, and throws
+ * TooManyRequestsError over the limit. Used where a request is already known to count, without the library's
+ * middleware (six promise hops, a SHA-256 and debug logging per request); synchronous, so a request that passes
+ * goes on in the same tick.
  */
 function createCounter(name: string, limit: number, windowSeconds: number) {
-  const windowMs = windowSeconds * 1000;
-  const store = new MemoryStore();
-  store.init({ windowMs } as Options);
+  const store = new CountingStore();
+  store.init({ windowMs: windowSeconds * 1000 } as Options);
   // The policy header names the key's partition by a hash of it: made once per key (bounded), not per request.
   const policies = new Map<string, string>();
   const policyOf = (key: string): string => {
     let policy = policies.get(key);
     if (policy === undefined) {
-      if (policies.size >= MAX_REMEMBERED_POLICIES) policies.clear();
+      if (policies.size >= MAX_REMEMBERED_KEYS) policies.clear();
       policy = `"${name}"; q=${limit}; w=${windowSeconds}; pk=:${Buffer.from(hash('sha256', key, 'hex').slice(0, 12)).toString('base64')}:`;
       policies.set(key, policy);
     }
     return policy;
   };
-  const count = async (res: Response, key: string): Promise<void> => {
-    const policy = policyOf(key);
-    const { totalHits, resetTime } = await store.increment(key);
-    const resetSeconds = Math.max(0, Math.ceil(((resetTime?.getTime() ?? Date.now() + windowMs) - Date.now()) / 1000));
-    res.append('RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
-    res.append('RateLimit-Policy', policy);
+  const count = (res: Response, key: string): void => {
+    const now = Date.now();
+    const { totalHits, resetTime } = store.hit(key, now);
+    const resetSeconds = Math.max(0, Math.ceil((resetTime.getTime() - now) / 1000));
+    appendHeader(res, 'RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
+    appendHeader(res, 'RateLimit-Policy', policyOf(key));
     if (totalHits > limit) {
       res.setHeader('Retry-After', String(resetSeconds));
       throw new TooManyRequestsError();
@@ -68,16 +96,35 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
   return { store, count };
 }
 
-const MAX_REMEMBERED_POLICIES = 10_000;
+/** Adds a field value (a request counted by two limits carries both), without Express's `res.append` re-parsing. */
+function appendHeader(res: Response, name: string, value: string): void {
+  const existing = res.getHeader(name);
+  res.setHeader(name, existing === undefined ? value : [...(Array.isArray(existing) ? existing : [String(existing)]), value]);
+}
+
+/** How many keys' policy headers, and addresses' keys, are remembered before starting afresh. */
+const MAX_REMEMBERED_KEYS = 10_000;
 
 /**
  * What one client address may send without a valid token. Requests that carry credentials are not counted on
  * arrival; only if their credentials are refused (`countRefused`), so users behind one carrier NAT do not share
  * a budget and valid requests pay nothing here.
  */
-export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => Promise<void> } {
+export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => void } {
   const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
-  const addressOf = (req: Request) => ipKeyGenerator(req.ip ?? 'unknown');
+  // An IPv6 client counts by its /56 (ipKeyGenerator), which takes parsing the address twice: remembered per address
+  // (bounded), as a flood of refused tokens comes from few addresses and each of its requests would pay it again.
+  const keys = new Map<string, string>();
+  const addressOf = (req: Request): string => {
+    const ip = req.ip ?? 'unknown';
+    let key = keys.get(ip);
+    if (key === undefined) {
+      if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();
+      key = ipKeyGenerator(ip);
+      keys.set(ip, key);
+    }
+    return key;
+  };
   const limiter = rateLimit({
     ...common(settings.windowSeconds),
     identifier: 'anonymous',
@@ -94,9 +141,9 @@ export function limitAnonymous(settings: RateLimitSettings): { middleware: Reque
 /** Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. */
 export function limitPerUser(settings: RateLimitSettings): RequestHandler {
   const counter = createCounter('user', settings.perUser, settings.windowSeconds);
-  const limitUser: RequestHandler = async (req, res, next) => {
+  const limitUser: RequestHandler = (req, res, next) => {
     const caller = callerOf(req);
-    await counter.count(res, `${caller.issuer} ${caller.sub}`);
+    counter.count(res, `${caller.issuer} ${caller.sub}`);
     next();
   };
   return limitUser;

@@ -324,3 +324,24 @@ describe('a refused token', () => {
     expect((await me(valid)).status).toBe(200);
   });
 });
+
+describe('what a cached token is answered with', () => {
+  it('when several users call GET /v1/me in turns, then each gets a body of their own token every time', async () => {
+    const { issuer, me } = await start();
+    const exp = now() + 600;
+    const tokens = [
+      { token: await issuer.mint({ sub: 'auth0|ann', scope: 'read:notes', exp }), sub: 'auth0|ann', scopes: ['read:notes'], exp },
+      { token: await issuer.mint({ sub: 'auth0|ben', scope: 'read:notes write:notes', exp: exp + 60 }), sub: 'auth0|ben', scopes: ['read:notes', 'write:notes'], exp: exp + 60 },
+      // Ann again, from another device: a token of her own, with its own expiry.
+      { token: await issuer.mint({ sub: 'auth0|ann', scope: 'write:notes', exp: exp + 120 }), sub: 'auth0|ann', scopes: ['write:notes'], exp: exp + 120 },
+    ];
+    for (let round = 0; round < 3; round++) {
+      for (const { token, sub, scopes, exp: expiry } of tokens) {
+        const res = await me(token);
+        expect(res.status).toBe(200);
+        expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+        expect(res.body).toMatchObject({ sub, scopes, expires_at: new Date(expiry * 1000).toISOString() });
+      }
+    }
+  });
+});

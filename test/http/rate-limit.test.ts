@@ -60,6 +60,42 @@ describe('rate limits per user', () => {
   });
 });
 
+describe('one budget per address and per window', () => {
+  it('when an address sends requests without a token and then bad tokens, then both count against one budget', async () => {
+    const api = await startApi(issuer, { RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_USER: '1000' });
+    try {
+      // Counted on arrival by the library's limiter, then on refusal by ours: the same store, the same window.
+      expect((await api.request().get('/v1/me')).headers.ratelimit).toMatch(/"anonymous"; r=2; t=\d+/);
+      expect((await api.request().get('/v1/me')).headers.ratelimit).toMatch(/"anonymous"; r=1; t=\d+/);
+      const refused = await api.request().get('/v1/me').auth('bad', { type: 'bearer' });
+      expect(refused.status).toBe(401);
+      expect(refused.headers.ratelimit).toBe('"anonymous"; r=0; t=60');
+      expect((await api.request().get('/v1/me').auth('bad', { type: 'bearer' })).status).toBe(429);
+      expect((await api.request().get('/v1/me')).status).toBe(429);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('when a window ends, then a limited user and a limited address are served again', async () => {
+    const api = await startApi(issuer, { RATE_LIMIT_WINDOW_SECONDS: '1', RATE_LIMIT_PER_USER: '1', RATE_LIMIT_PER_IP: '1' });
+    try {
+      const token = await issuer.mint({ sub: 'auth0|carol-windowed' });
+      expect((await api.request().get('/v1/me').auth(token, { type: 'bearer' })).status).toBe(200);
+      expect((await api.request().get('/v1/me').auth(token, { type: 'bearer' })).status).toBe(429);
+      expect((await api.request().get('/v1/me').auth('bad', { type: 'bearer' })).status).toBe(401);
+      expect((await api.request().get('/v1/me').auth('bad', { type: 'bearer' })).status).toBe(429);
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const again = await api.request().get('/v1/me').auth(token, { type: 'bearer' });
+      expect(again.status).toBe(200);
+      expect(again.headers.ratelimit).toBe('"user"; r=0; t=1');
+      expect((await api.request().get('/v1/me').auth('bad', { type: 'bearer' })).status).toBe(401);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 describe('RATE_LIMIT_ENABLED=false', () => {
   it('when limits are off, then no request is limited and no RateLimit header is sent', async () => {
     const api = await startApi(issuer, { RATE_LIMIT_ENABLED: 'false', RATE_LIMIT_PER_IP: '1' });

@@ -36,7 +36,12 @@ const MAX_URL_LENGTH = 2048;
 /** Builds the API. It never listens: `main.ts` (or a test) decides where. */
 export function createApp(deps: AppDeps): Express {
   const { config, db, logger, metrics } = deps;
-  const limits = { windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS, perUser: config.RATE_LIMIT_PER_USER, perIp: config.RATE_LIMIT_PER_IP };
+  const limits = {
+    windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+    perUser: config.RATE_LIMIT_PER_USER,
+    perIp: config.RATE_LIMIT_PER_IP,
+    trustProxy: config.TRUST_PROXY,
+  };
 
   const respond = createProblemResponder({
     challenge: { realm: config.AUTH_REALM, dpop: config.DPOP, dpopAlgs: DPOP_ALGS },

@@ -5,7 +5,9 @@
 
 const PROBLEM_NAMESPACE = 'urn:notes-api:problem:';
 
-export type ProblemExtensions = Record<string, unknown>;
+/** Members a problem's extensions cannot redefine: RFC 9457's own, and the request id this API adds. */
+type ReservedProblemMember = 'type' | 'title' | 'status' | 'detail' | 'instance' | 'request_id';
+export type ProblemExtensions = Record<string, unknown> & { [member in ReservedProblemMember]?: never };
 
 export interface HttpErrorOptions {
   status: number;

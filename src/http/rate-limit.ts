@@ -20,6 +20,8 @@ export interface RateLimitSettings {
   windowSeconds: number;
   perUser: number;
   perIp: number;
+  /** Express's `trust proxy` setting (TRUST_PROXY), which decides a request's client address. */
+  trustProxy: boolean | number | string;
 }
 
 /** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
@@ -115,8 +117,10 @@ export function limitAnonymous(settings: RateLimitSettings): { middleware: Reque
   // An IPv6 client counts by its /56 (ipKeyGenerator), which takes parsing the address twice: remembered per address
   // (bounded), as a flood of refused tokens comes from few addresses and each of its requests would pay it again.
   const keys = new Map<string, string>();
+  // Trusting no proxy, Express's req.ip is the connection's address, reached by parsing X-Forwarded-For first.
+  const trustsNoProxy = settings.trustProxy === false || settings.trustProxy === 0;
   const addressOf = (req: Request): string => {
-    const ip = req.ip ?? 'unknown';
+    const ip = (trustsNoProxy ? req.socket.remoteAddress : req.ip) ?? 'unknown';
     let key = keys.get(ip);
     if (key === undefined) {
       if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();

@@ -1,4 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { HttpError } from '../../src/errors.js';
+import { problemJson } from '../../src/http/problem.js';
 import { startApi, type TestApi } from '../support/api.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
@@ -148,5 +150,31 @@ describe('logs', () => {
     await api.request().get(`/v1/me?access_token=${token}`);
     expect(api.logs()).toMatch(/request refused/);
     expect(api.logs()).not.toContain(token.split('.')[2]!);
+  });
+});
+
+describe('a problem body', () => {
+  it('when the same error answers several requests, then each body is the JSON of its own members, in order', () => {
+    const tricky = 'quote " backslash \\ line\u2028separator, emoji 🔑, control \u0001';
+    const refusal = new HttpError({ status: 401, slug: 'invalid-token', title: 'Invalid "Token"', detail: tricky, extensions: { error: 'invalid_token', note: tricky, nested: { a: [1, null] }, gone: undefined } });
+    const fault = new HttpError({ status: 500, title: 'Internal error', detail: 'secret internals' });
+    const asObject = (error: HttpError, instance: string, requestId?: string) =>
+      JSON.stringify({
+        type: error.type,
+        title: error.title,
+        status: error.status,
+        detail: error.expose ? error.message : 'The server could not complete the request. It has been logged.',
+        instance,
+        ...(requestId === undefined ? {} : { request_id: requestId }),
+        ...error.extensions,
+      });
+    for (const [instance, requestId] of [['/v1/me', 'id-1'], ['/v1/notes/"x"', 'id-2'], ['/v1/é', undefined]] as const) {
+      for (const error of [refusal, fault]) {
+        const text = problemJson(error, instance, requestId);
+        expect(text).toBe(asObject(error, instance, requestId));
+        expect(JSON.parse(text)).toMatchObject({ instance, status: error.status });
+      }
+    }
+    expect(JSON.parse(problemJson(fault, '/x', 'id'))).not.toHaveProperty('detail', 'secret internals');
   });
 });

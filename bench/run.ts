@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ts from 'typescript';
 import type { BenchTokens, FetchCounts } from './issuer.js';
-import { cpuSnapshot, killAllNow, memoryOf, othersCores, spawnChild, stopAll, type Child } from './procs.js';
+import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, spawnChild, stopAll, type Child } from './procs.js';
 import { median, renderReport, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ServerId, type Soak } from './report.js';
 import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
@@ -328,11 +328,13 @@ async function main(): Promise<void> {
       for (const scenario of SCENARIOS) {
         const order = ORDERS[(round - 1) % ORDERS.length]!.map((id) => targets.find((target) => target.id === id)!);
         for (const target of order.filter((t) => applies(t, scenario))) {
+          const cpuBefore = eventLoopCpuMicros(target.child.pid);
           const measured = await attributed(target, () => load(target, scenario, tokens, settings.seconds));
-          runs.push({ round, server: target.id, scenario: scenario.id, ...measured });
+          const cpuUsPerRequest = (eventLoopCpuMicros(target.child.pid) - cpuBefore) / measured.requests;
+          runs.push({ round, server: target.id, scenario: scenario.id, ...measured, cpuUsPerRequest });
           console.error(
             `bench: round ${round} ${scenario.id.padEnd(10)} ${target.id.padEnd(7)} ${measured.rps.toFixed(0).padStart(6)} req/s` +
-              `  p50 ${measured.p50.toFixed(2)} ms  p99 ${measured.p99.toFixed(2)} ms  statuses ${JSON.stringify(measured.statuses)}`,
+              `  p50 ${measured.p50.toFixed(2)} ms  p99 ${measured.p99.toFixed(2)} ms  ${cpuUsPerRequest.toFixed(0)} µs CPU/req  statuses ${JSON.stringify(measured.statuses)}`,
           );
           await sleep(250);
         }

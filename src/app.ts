@@ -1,4 +1,4 @@
-import express, { type Express, type RequestHandler } from 'express';
+import express, { type Express } from 'express';
 import { DPOP_ALGS } from './auth/challenge.js';
 import { ScopeGuards, createAuthenticate } from './auth/index.js';
 import { resourceMetadataRouter, resourceMetadataUrlFor } from './auth/resource-metadata.js';
@@ -50,19 +50,19 @@ export function createApp(deps: AppDeps): Express {
     metrics,
   });
   const anonymousLimit = config.RATE_LIMIT_ENABLED ? limitAnonymous(limits) : undefined;
-  const verifyToken = createAuthenticate(config, deps.issuers, {
+  const authenticate = createAuthenticate(config, deps.issuers, {
     onRefused: anonymousLimit?.countRefused,
+    // Every request with a valid token counts against its user.
+    onAdmitted: config.RATE_LIMIT_ENABLED ? limitPerUser(limits) : undefined,
     answerRefusal: respond,
     onIssuerFetch: (kind, outcome) => metrics.issuerFetches.inc({ kind, outcome }),
     onVerification: (outcome) => metrics.tokenVerifications.inc({ outcome }),
   });
-  // Every route that needs a token: verify it, then count the request against its user.
-  const authenticate: RequestHandler[] = config.RATE_LIMIT_ENABLED ? [verifyToken, limitPerUser(limits)] : [verifyToken];
   const scopes = new ScopeGuards();
 
   const notes = new NotesService(new NotesRepository(db, metrics.dbQueryDuration));
 
-  metrics.watchTokenCache(verifyToken.cache);
+  metrics.watchTokenCache(authenticate.cache);
 
   const app = express();
   app.disable('x-powered-by');
@@ -78,10 +78,10 @@ export function createApp(deps: AppDeps): Express {
       securityHeaders(),
       noStoreUnder('/v1'),
       limitUrlLength(MAX_URL_LENGTH),
+      ...(anonymousLimit ? [anonymousLimit.hook] : []),
     ]),
   );
   if (config.CORS_ORIGINS) app.use(corsFor(config.CORS_ORIGINS));
-  if (anonymousLimit) app.use(anonymousLimit.middleware);
 
   // The API's own routes first: they take nearly all the traffic, and every router passed costs.
   meRoutes(app, { authenticate });

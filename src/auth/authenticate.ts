@@ -23,6 +23,12 @@ export interface AuthenticateOptions {
    */
   onRefused?: (req: Request, res: Response) => void;
   /**
+   * Runs as a verified caller is admitted, before the route (e.g. to count the request against its user); what it
+   * throws (429 over the user's limit) is the answer instead. A callback rather than a middleware after this one:
+   * each route handler Express passes costs every request (see docs/performance.md).
+   */
+  onAdmitted?: (req: Request, res: Response, caller: Caller) => void;
+  /**
    * Answers a refused request (401/403 with its challenge) right here. Without it the refusal goes to Express's
    * error handler, which is the same answer reached by walking every remaining route first: refusals are the
    * cheap path a flood of forged tokens takes, so they should cost less than a success, not more.
@@ -117,11 +123,12 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     return shared;
   };
 
-  const admit = (req: Request, caller: Caller, next: NextFunction): void => {
+  const admit = (req: Request, res: Response, caller: Caller, next: NextFunction): void => {
     if (allowedClients && (caller.clientId === null || !allowedClients.has(caller.clientId))) {
       throw new ForbiddenError('client-not-allowed', 'Client Not Allowed', 'This application is not allowed to call this API.');
     }
     setCaller(req, caller);
+    options.onAdmitted?.(req, res, caller);
     next();
   };
 
@@ -147,13 +154,13 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
         key = VerifiedTokenCache.keyOf(token);
         const cached = cache.get(key);
         if (cached && 'refusal' in cached) return refuse(req, res, next, cached.refusal);
-        if (cached) return admit(req, cached.caller, next);
+        if (cached) return admit(req, res, cached.caller, next);
       }
     } catch (error) {
       return refuse(req, res, next, error);
     }
     return verifyCaller(req, scheme, token, key).then(
-      (caller) => admit(req, caller, next),
+      (caller) => admit(req, res, caller, next),
       (error: unknown) => refuse(req, res, next, error),
     );
   };

@@ -1,8 +1,10 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { Request, Response } from 'express';
 import { hash } from 'node:crypto';
-import { ipKeyGenerator, MemoryStore, rateLimit, type Options } from 'express-rate-limit';
-import { callerOf } from '../auth/index.js';
+import type { IncomingMessage } from 'node:http';
+import { ipKeyGenerator, MemoryStore, type Options } from 'express-rate-limit';
+import type { Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
+import type { RequestHook } from './front-door.js';
 
 export class TooManyRequestsError extends HttpError {
   constructor() {
@@ -27,20 +29,11 @@ export interface RateLimitSettings {
 /** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
 const PROBES = new Set(['/healthz', '/readyz']);
 
-const common = (windowSeconds: number) => ({
-  windowMs: windowSeconds * 1000,
-  standardHeaders: 'draft-8' as const,
-  legacyHeaders: false,
-  handler: (() => {
-    throw new TooManyRequestsError();
-  }) as RequestHandler,
-});
-
 /**
- * express-rate-limit's own MemoryStore, with one synchronous method for the hot path: the store's methods return
- * promises, and awaiting one on every authenticated request would move the rest of each request to a microtask
- * (measured: see docs/performance.md). `hit` does what the store's `increment` does, on the store's public maps, so
- * the library's middleware and `hit` count in the same windows.
+ * express-rate-limit's MemoryStore (two maps of counts, the older dropped every window, so memory stays bounded),
+ * counted synchronously: the store's own methods return promises, and awaiting one on every authenticated request
+ * would move the rest of each request to a microtask (measured: see docs/performance.md). `hit` does what the
+ * store's `increment` does, on the store's public maps.
  */
 class CountingStore extends MemoryStore {
   hit(key: string, now: number): WindowCount {
@@ -65,10 +58,9 @@ interface WindowCount {
 }
 
 /**
- * Counts one request against `key`, sets the draft-8 `RateLimit` headers as express-rate-limit does, and throws
- * TooManyRequestsError over the limit. Used where a request is already known to count, without the library's
- * middleware (six promise hops, a SHA-256 and debug logging per request); synchronous, so a request that passes
- * goes on in the same tick.
+ * Counts one request against `key`, sets the draft-8 `RateLimit` and `RateLimit-Policy` headers as
+ * express-rate-limit's middleware does, and throws TooManyRequestsError over the limit. Synchronous, so a request
+ * that passes goes on in the same tick; a request counts against one limit at most (its address or its user).
  */
 function createCounter(name: string, limit: number, windowSeconds: number) {
   const store = new CountingStore();
@@ -88,8 +80,8 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
     const now = Date.now();
     const { totalHits, resetTime } = store.hit(key, now);
     const resetSeconds = Math.max(0, Math.ceil((resetTime.getTime() - now) / 1000));
-    appendHeader(res, 'RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
-    appendHeader(res, 'RateLimit-Policy', policyOf(key));
+    res.setHeader('RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
+    res.setHeader('RateLimit-Policy', policyOf(key));
     if (totalHits > limit) {
       res.setHeader('Retry-After', String(resetSeconds));
       throw new TooManyRequestsError();
@@ -98,21 +90,17 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
   return { store, count };
 }
 
-/** Adds a field value (a request counted by two limits carries both), without Express's `res.append` re-parsing. */
-function appendHeader(res: Response, name: string, value: string): void {
-  const existing = res.getHeader(name);
-  res.setHeader(name, existing === undefined ? value : [...(Array.isArray(existing) ? existing : [String(existing)]), value]);
-}
-
 /** How many keys' policy headers, and addresses' keys, are remembered before starting afresh. */
 const MAX_REMEMBERED_KEYS = 10_000;
 
 /**
- * What one client address may send without a valid token. Requests that carry credentials are not counted on
- * arrival; only if their credentials are refused (`countRefused`), so users behind one carrier NAT do not share
- * a budget and valid requests pay nothing here.
+ * What one client address may send without a valid token, counted in the front door (a hook, not a middleware of
+ * its own: every layer of Express routing a request passes costs it, see docs/performance.md). A request without
+ * credentials counts on arrival; one with credentials counts only if they are refused (`countRefused`), so users
+ * behind one carrier NAT do not share a budget and valid requests pay nothing here. Probes and CORS preflights
+ * never count. Over the limit: 429 (TooManyRequestsError), before routing.
  */
-export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => void } {
+export function limitAnonymous(settings: RateLimitSettings): { hook: RequestHook; countRefused: (req: Request, res: Response) => void } {
   const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
   // An IPv6 client counts by its /56 (ipKeyGenerator), which takes parsing the address twice: remembered per address
   // (bounded), as a flood of refused tokens comes from few addresses and each of its requests would pay it again.
@@ -129,26 +117,24 @@ export function limitAnonymous(settings: RateLimitSettings): { middleware: Reque
     }
     return key;
   };
-  const limiter = rateLimit({
-    ...common(settings.windowSeconds),
-    identifier: 'anonymous',
-    limit: settings.perIp,
-    store: counter.store,
-    keyGenerator: addressOf,
-  });
-  // Decided before entering the limiter, so a request with credentials costs one comparison here.
-  const middleware: RequestHandler = (req, res, next) =>
-    req.headers.authorization !== undefined || PROBES.has(req.path.replace(/\/+$/, '')) ? next() : limiter(req, res, next);
-  return { middleware, countRefused: (req, res) => counter.count(res, addressOf(req)) };
+  const hook: RequestHook = {
+    onRequest(req, res) {
+      if (req.headers.authorization !== undefined || isPreflight(req) || PROBES.has(req.path.replace(/\/+$/, ''))) return;
+      counter.count(res, addressOf(req as Request));
+    },
+  };
+  return { hook, countRefused: (req, res) => counter.count(res, addressOf(req)) };
 }
 
-/** Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. */
-export function limitPerUser(settings: RateLimitSettings): RequestHandler {
+// A browser asks before a cross-origin call (Fetch standard, CORS protocol); the CORS middleware answers it.
+const isPreflight = (req: IncomingMessage) => req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined;
+
+/**
+ * Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. Called by
+ * authenticate as the caller is admitted (not a middleware of its own, for the same reason as above); throws
+ * TooManyRequestsError over the limit.
+ */
+export function limitPerUser(settings: RateLimitSettings): (req: Request, res: Response, caller: Caller) => void {
   const counter = createCounter('user', settings.perUser, settings.windowSeconds);
-  const limitUser: RequestHandler = (req, res, next) => {
-    const caller = callerOf(req);
-    counter.count(res, `${caller.issuer} ${caller.sub}`);
-    next();
-  };
-  return limitUser;
+  return (_req, res, caller) => counter.count(res, `${caller.issuer} ${caller.sub}`);
 }

@@ -7,10 +7,10 @@ import { allowOnly } from '../http/routing.js';
  * `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. Registered on the app
  * itself, not on a Router of its own: every Router a request enters costs it (see docs/performance.md).
  */
-export function meRoutes(router: IRouter, deps: { authenticate: RequestHandler[] }): void {
+export function meRoutes(router: IRouter, deps: { authenticate: RequestHandler }): void {
   router
     .route('/v1/me')
-    .get(...deps.authenticate, (req, res) => {
+    .get(deps.authenticate, (req, res) => {
       sendJsonText(res, meJson(callerOf(req)));
     })
     .all(allowOnly('GET'));

@@ -10,7 +10,7 @@ import type { NotesService } from './notes.service.js';
 /** The notes routes: parse, guard, respond. What they do lives in the service. */
 export interface NotesRouterDeps {
   /** Verifies the token (and counts the request against its user). */
-  authenticate: RequestHandler[];
+  authenticate: RequestHandler;
   scopes: ScopeGuards;
   /** Step-up for deletions (RFC 9470); no requirement when both are unset. */
   stepUp: { maxAge: number | undefined; acrValues: readonly string[] | undefined };
@@ -21,7 +21,7 @@ export interface NotesRouterDeps {
 export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
   const { authenticate, scopes, stepUp, service } = deps;
   // Order of checks: token (401) → user token and scope (403) → step-up (401) → ownership (404).
-  const forUser = (scope: string) => [...authenticate, requireUser, scopes.require(scope)];
+  const forUser = (scope: string) => [authenticate, requireUser, scopes.require(scope)];
   const deletionGuards = stepUp.maxAge !== undefined || stepUp.acrValues ? [requireAuthentication(stepUp)] : [];
 
   router

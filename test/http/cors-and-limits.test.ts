@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startApi, type TestApi } from '../support/api.js';
+import { preflight, startApi, type TestApi } from '../support/api.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
 let issuer: TestIssuer;
@@ -28,12 +28,7 @@ describe('CORS', () => {
   });
 
   it('when a preflight comes from an allowed origin, then 204 allowing Authorization', async () => {
-    const res = await open
-      .request()
-      .options('/v1/notes')
-      .set('Origin', 'https://app.example.com')
-      .set('Access-Control-Request-Method', 'POST')
-      .set('Access-Control-Request-Headers', 'authorization,content-type');
+    const res = await preflight(open, '/v1/notes', 'https://app.example.com');
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-headers']).toMatch(/Authorization/);
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { startApi, type TestApi } from '../support/api.js';
+import { preflight, startApi, type TestApi } from '../support/api.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
 let issuer: TestIssuer;
@@ -64,7 +64,7 @@ describe('one budget per address and per window', () => {
   it('when an address sends requests without a token and then bad tokens, then both count against one budget', async () => {
     const api = await startApi(issuer, { RATE_LIMIT_PER_IP: '3', RATE_LIMIT_PER_USER: '1000' });
     try {
-      // Counted on arrival by the library's limiter, then on refusal by ours: the same store, the same window.
+      // Counted on arrival without credentials, and on refusal with bad ones: the same budget, the same window.
       expect((await api.request().get('/v1/me')).headers.ratelimit).toMatch(/"anonymous"; r=2; t=\d+/);
       expect((await api.request().get('/v1/me')).headers.ratelimit).toMatch(/"anonymous"; r=1; t=\d+/);
       const refused = await api.request().get('/v1/me').auth('bad', { type: 'bearer' });
@@ -72,6 +72,22 @@ describe('one budget per address and per window', () => {
       expect(refused.headers.ratelimit).toBe('"anonymous"; r=0; t=60');
       expect((await api.request().get('/v1/me').auth('bad', { type: 'bearer' })).status).toBe(429);
       expect((await api.request().get('/v1/me')).status).toBe(429);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it('when a browser sends CORS preflights, then they do not use up its address\'s budget', async () => {
+    const api = await startApi(issuer, { RATE_LIMIT_PER_IP: '2', CORS_ORIGINS: 'https://app.example.com' });
+    try {
+      for (let i = 0; i < 4; i++) {
+        const asked = await preflight(api, '/v1/notes', 'https://app.example.com');
+        expect(asked.status).toBe(204);
+        expect(asked.headers.ratelimit).toBeUndefined();
+      }
+      const first = await api.request().get('/v1/me').set('Origin', 'https://app.example.com');
+      expect(first.status).toBe(401);
+      expect(first.headers.ratelimit).toBe('"anonymous"; r=1; t=60');
     } finally {
       await api.close();
     }

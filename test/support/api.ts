@@ -90,3 +90,13 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     },
   };
 }
+
+/** The CORS preflight a browser at `origin` sends before a cross-origin POST with a token and a JSON body. */
+export function preflight(api: TestApi, path: string, origin: string) {
+  return api
+    .request()
+    .options(path)
+    .set('Origin', origin)
+    .set('Access-Control-Request-Method', 'POST')
+    .set('Access-Control-Request-Headers', 'authorization,content-type');
+}

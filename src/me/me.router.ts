@@ -1,7 +1,7 @@
 import type { IRouter, RequestHandler } from 'express';
 import { callerOf, type Caller } from '../auth/index.js';
 import { sendJsonText } from '../http/json-response.js';
-import { allowOnly } from '../http/routing.js';
+import { allowOnly, inSequence } from '../http/routing.js';
 
 /**
  * `GET /v1/me`: what the API understood of the caller's token; any valid token may ask. Registered on the app
@@ -10,9 +10,11 @@ import { allowOnly } from '../http/routing.js';
 export function meRoutes(router: IRouter, deps: { authenticate: RequestHandler }): void {
   router
     .route('/v1/me')
-    .get(deps.authenticate, (req, res) => {
-      sendJsonText(res, meJson(callerOf(req)));
-    })
+    .get(
+      inSequence(deps.authenticate, (req, res) => {
+        sendJsonText(res, meJson(callerOf(req)));
+      }),
+    )
     .all(allowOnly('GET'));
 }
 

@@ -2,7 +2,7 @@ import type { IRouter, RequestHandler } from 'express';
 import { callerOf, requireAuthentication, requireUser, type ScopeGuards } from '../auth/index.js';
 import { jsonBody } from '../http/json-body.js';
 import { sendJson, sendJsonText } from '../http/json-response.js';
-import { allowOnly } from '../http/routing.js';
+import { allowOnly, inSequence } from '../http/routing.js';
 import { ifNoneMatchHits } from './etag.js';
 import { listQuerySchema, noteCreateSchema, notePatchSchema, parseOrThrow } from './notes.schema.js';
 import type { NotesService } from './notes.service.js';
@@ -21,16 +21,16 @@ export interface NotesRouterDeps {
 export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
   const { authenticate, scopes, stepUp, service } = deps;
   // Order of checks: token (401) → user token and scope (403) → step-up (401) → ownership (404).
-  const forUser = (scope: string) => [authenticate, requireUser, scopes.require(scope)];
+  const forUser = (scope: string) => inSequence(authenticate, requireUser, scopes.require(scope));
   const deletionGuards = stepUp.maxAge !== undefined || stepUp.acrValues ? [requireAuthentication(stepUp)] : [];
 
   router
     .route('/v1/notes')
-    .get(...forUser('read:notes'), (req, res) => {
+    .get(forUser('read:notes'), (req, res) => {
       const query = parseOrThrow(listQuerySchema, req.query, 'query');
       sendJsonText(res, service.listJson(callerOf(req).sub, query));
     })
-    .post(...forUser('write:notes'), jsonBody, (req, res) => {
+    .post(forUser('write:notes'), jsonBody, (req, res) => {
       const input = parseOrThrow(noteCreateSchema, req.body, 'body');
       const { note, etag } = service.create(callerOf(req).sub, input);
       res.location(`/v1/notes/${note.id}`).setHeader('ETag', etag);
@@ -40,19 +40,19 @@ export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
 
   router
     .route('/v1/notes/:id')
-    .get(...forUser('read:notes'), (req, res) => {
+    .get(forUser('read:notes'), (req, res) => {
       const { note, etag } = service.get(callerOf(req).sub, req.params.id!);
       res.set('ETag', etag);
       if (ifNoneMatchHits(req.get('If-None-Match'), etag)) res.status(304).end();
       else sendJson(res, note);
     })
-    .patch(...forUser('write:notes'), jsonBody, (req, res) => {
+    .patch(forUser('write:notes'), jsonBody, (req, res) => {
       const patch = parseOrThrow(notePatchSchema, req.body, 'body');
       const { note, etag } = service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
       res.setHeader('ETag', etag);
       sendJson(res, note);
     })
-    .delete(...forUser('delete:notes'), ...deletionGuards, (req, res) => {
+    .delete(forUser('delete:notes'), ...deletionGuards, (req, res) => {
       service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));
       res.status(204).end();
     })

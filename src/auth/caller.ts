@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import type { JWTPayload } from 'express-oauth2-jwt-bearer';
+import { CALLER } from '../http/request-state.js';
 
 /** Who is calling: what the resource code knows of the access token, and nothing more. */
 export interface Caller {
@@ -25,9 +26,8 @@ export interface Caller {
   readonly kind: 'user' | 'machine';
 }
 
-// A property under a symbol only this module holds, rather than a WeakMap keyed by request: as private, and a
-// WeakMap entry per request is work for every garbage collection (it is on the path of every request).
-const CALLER = Symbol('caller');
+// A property under a symbol that only this module and the request's class (http/request-state.ts) hold, rather than a
+// WeakMap keyed by request: as private, and a WeakMap entry per request is work for every garbage collection.
 type WithCaller = Request & { [CALLER]?: Caller };
 
 export function setCaller(req: Request, caller: Caller): void {

@@ -1,4 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
+import { STARTED } from './request-state.js';
 
 /**
  * Work that every request needs before routing and after its response: setting headers, logging, timing.
@@ -30,5 +31,4 @@ export function frontDoor(hooks: readonly RequestHook[]): RequestHandler {
   };
 }
 
-const STARTED = Symbol('started');
 type Timed = Response & { [STARTED]: number };

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiRequest, ApiResponse } from './request-state.js';
 import type { Duplex } from 'node:stream';
 
 export interface RunningServer {
@@ -28,7 +29,18 @@ function answerUnparseableRequest(error: NodeJS.ErrnoException, socket: Duplex):
 
 /** Listens with the API's limits and returns once the port is bound. */
 export async function startServer(app: http.RequestListener, options: { host: string; port: number }): Promise<RunningServer> {
-  const server = http.createServer({ maxHeaderSize: 16 * 1024, requestTimeout: 30_000, headersTimeout: 20_000 }, app);
+  const server = http.createServer(
+    // Requests and responses made with the fields the API keeps on them (see request-state.ts).
+    {
+      IncomingMessage: ApiRequest,
+      // Node's typings want the generic class itself; ApiResponse only adds a field.
+      ServerResponse: ApiResponse as unknown as typeof http.ServerResponse,
+      maxHeaderSize: 16 * 1024,
+      requestTimeout: 30_000,
+      headersTimeout: 20_000,
+    },
+    app,
+  );
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerUnparseableRequest);
   await new Promise<void>((resolve, reject) => {

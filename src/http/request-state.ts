@@ -1,0 +1,36 @@
+import http from 'node:http';
+import type { Caller } from '../auth/caller.js';
+
+// Node's request and response objects are made by these classes (startServer), which declare up front every field
+// that is set on them while a request is handled: the API's own, and those Express and its router add. Express swaps
+// each request's prototype for its own, and a field added to an object after that makes V8 change the object's
+// shape, on every request and for every field; a field that exists from construction is a plain write. Measured:
+// about a fifth of the event loop's time per `GET /v1/me` (docs/performance.md). Leaving a field out costs only
+// that time; a field set to undefined here behaves as one never set, for every reader of it.
+
+/** The authenticated caller (auth/caller.ts). */
+export const CALLER = Symbol('caller');
+/** When the front door saw the request, for its latency (http/front-door.ts). */
+export const STARTED = Symbol('started');
+
+export class ApiRequest extends http.IncomingMessage {
+  /** The request id (`X-Request-Id`), set by request logging. */
+  id: string | undefined = undefined;
+  [CALLER]: Caller | undefined = undefined;
+  // Set by Express (application.js) and its router (index.js, lib/route.js, parseurl's caches). Never its getters
+  // (`query`, `path`, `ip`…): an own field would hide them.
+  res: unknown = undefined;
+  next: unknown = undefined;
+  baseUrl: unknown = undefined;
+  originalUrl: unknown = undefined;
+  params: unknown = undefined;
+  route: unknown = undefined;
+  _parsedUrl: unknown = undefined;
+  _parsedOriginalUrl: unknown = undefined;
+}
+
+export class ApiResponse extends http.ServerResponse<ApiRequest> {
+  [STARTED] = 0;
+  /** Set by Express (application.js) for every request. */
+  locals: unknown = undefined;
+}

@@ -87,7 +87,7 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
       throw new TooManyRequestsError();
     }
   };
-  return { store, count };
+  return { count };
 }
 
 /** How many keys' policy headers, and addresses' keys, are remembered before starting afresh. */
@@ -120,7 +120,7 @@ export function limitAnonymous(settings: RateLimitSettings): { hook: RequestHook
   const hook: RequestHook = {
     onRequest(req, res) {
       if (req.headers.authorization !== undefined || isPreflight(req) || PROBES.has(req.path.replace(/\/+$/, ''))) return;
-      counter.count(res, addressOf(req as Request));
+      counter.count(res, addressOf(req));
     },
   };
   return { hook, countRefused: (req, res) => counter.count(res, addressOf(req)) };

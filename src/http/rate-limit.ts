@@ -1,10 +1,9 @@
-import type { Request, Response } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { ipKeyGenerator, MemoryStore, type Options } from 'express-rate-limit';
 import type { Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
-import type { RequestHook } from './front-door.js';
 
 export class TooManyRequestsError extends HttpError {
   constructor() {
@@ -94,13 +93,12 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
 const MAX_REMEMBERED_KEYS = 10_000;
 
 /**
- * What one client address may send without a valid token, counted in the front door (a hook, not a middleware of
- * its own: every layer of Express routing a request passes costs it, see docs/performance.md). A request without
- * credentials counts on arrival; one with credentials counts only if they are refused (`countRefused`), so users
- * behind one carrier NAT do not share a budget and valid requests pay nothing here. Probes and CORS preflights
- * never count. Over the limit: 429 (TooManyRequestsError), before routing.
+ * What one client address may send without a valid token. A request without credentials counts on arrival (the
+ * middleware, which runs in the app's first layer, after CORS: see app.ts); one with credentials counts only if
+ * they are refused (`countRefused`), so users behind one carrier NAT do not share a budget and valid requests pay
+ * nothing here. Probes and CORS preflights never count. Over the limit: 429 (TooManyRequestsError), before routing.
  */
-export function limitAnonymous(settings: RateLimitSettings): { hook: RequestHook; countRefused: (req: Request, res: Response) => void } {
+export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => void } {
   const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
   // An IPv6 client counts by its /56 (ipKeyGenerator), which takes parsing the address twice: remembered per address
   // (bounded), as a flood of refused tokens comes from few addresses and each of its requests would pay it again.
@@ -117,13 +115,13 @@ export function limitAnonymous(settings: RateLimitSettings): { hook: RequestHook
     }
     return key;
   };
-  const hook: RequestHook = {
-    onRequest(req, res) {
-      if (req.headers.authorization !== undefined || isPreflight(req) || PROBES.has(req.path.replace(/\/+$/, ''))) return;
+  const middleware: RequestHandler = (req, res, next) => {
+    if (req.headers.authorization === undefined && !isPreflight(req) && !PROBES.has(req.path.replace(/\/+$/, ''))) {
       counter.count(res, addressOf(req));
-    },
+    }
+    next();
   };
-  return { hook, countRefused: (req, res) => counter.count(res, addressOf(req)) };
+  return { middleware, countRefused: (req, res) => counter.count(res, addressOf(req)) };
 }
 
 // A browser asks before a cross-origin call (Fetch standard, CORS protocol); the CORS middleware answers it.

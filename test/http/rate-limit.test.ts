@@ -77,7 +77,7 @@ describe('one budget per address and per window', () => {
     }
   });
 
-  it('when a browser sends CORS preflights, then they do not use up its address\'s budget', async () => {
+  it('when a browser sends CORS preflights, then they do not use up its address\'s budget, and its 429 is readable', async () => {
     const api = await startApi(issuer, { RATE_LIMIT_PER_IP: '2', CORS_ORIGINS: 'https://app.example.com' });
     try {
       for (let i = 0; i < 4; i++) {
@@ -88,6 +88,12 @@ describe('one budget per address and per window', () => {
       const first = await api.request().get('/v1/me').set('Origin', 'https://app.example.com');
       expect(first.status).toBe(401);
       expect(first.headers.ratelimit).toBe('"anonymous"; r=1; t=60');
+      await api.request().get('/v1/me').set('Origin', 'https://app.example.com');
+      // Over the limit, the browser can still read the answer: the 429 carries CORS headers.
+      const limited = await api.request().get('/v1/me').set('Origin', 'https://app.example.com');
+      expect(limited.status).toBe(429);
+      expect(limited.headers['access-control-allow-origin']).toBe('https://app.example.com');
+      expect(limited.headers['access-control-expose-headers']).toContain('Retry-After');
     } finally {
       await api.close();
     }

@@ -46,22 +46,12 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
     if (reusable) cachedChallenges.set(error, { resourceMetadata, value });
     return value;
   };
-  // One child per OAuth error code (a handful), made once: a flood of refusals counts without hashing label sets.
-  const rejections = new Map<string, { inc(): void }>();
-  const countRejection = (code: string): void => {
-    let child = rejections.get(code);
-    if (child === undefined) {
-      child = metrics.authRejections.labels({ error: code });
-      rejections.set(code, child);
-    }
-    child.inc();
-  };
   return (err, req, res) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
       logger.error({ err, request_id: (req as { id?: unknown }).id, method: req.method, path: req.path, status: error.status }, 'request failed');
     } else if (error instanceof AuthError) {
-      countRejection(error.code ?? 'none');
+      metrics.authRejections.inc({ error: error.code ?? 'none' });
       // Logged with the request's own line (request-logging), so a refusal costs one line, not two.
       (res.locals as RefusalLocals).refusal = error.message;
     }

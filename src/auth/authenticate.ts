@@ -33,7 +33,7 @@ export interface AuthenticateOptions {
    * error handler, which is the same answer reached by walking every remaining route first: refusals are the
    * cheap path a flood of forged tokens takes, so they should cost less than a success, not more.
    */
-  answerRefusal?: (error: AuthError, req: Request, res: Response) => void;
+  answerRefusal?: (error: AuthError, req: Request, res: Response, scheme: Scheme | undefined) => void;
 }
 
 export interface Authenticate extends RequestHandler {
@@ -132,14 +132,14 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     next();
   };
 
-  const refuse = (req: Request, res: Response, next: NextFunction, error: unknown): void => {
+  const refuse = (req: Request, res: Response, next: NextFunction, error: unknown, scheme?: Scheme): void => {
     if (!(error instanceof AuthError)) return next(error);
     try {
       if (req.headers.authorization !== undefined) options.onRefused?.(req, res);
     } catch (limited) {
       return next(limited); // over the address's limit: 429 instead
     }
-    if (options.answerRefusal) options.answerRefusal(error, req, res);
+    if (options.answerRefusal) options.answerRefusal(error, req, res, scheme);
     else next(error);
   };
 
@@ -153,7 +153,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
       if (scheme === 'bearer') {
         key = VerifiedTokenCache.keyOf(token);
         const cached = cache.get(key);
-        if (cached && 'refusal' in cached) return refuse(req, res, next, cached.refusal);
+        if (cached && 'refusal' in cached) return refuse(req, res, next, cached.refusal, scheme);
         if (cached) return admit(req, res, cached.caller, next);
       }
     } catch (error) {
@@ -161,7 +161,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     }
     return verifyCaller(req, scheme, token, key).then(
       (caller) => admit(req, res, caller, next),
-      (error: unknown) => refuse(req, res, next, error),
+      (error: unknown) => refuse(req, res, next, error, scheme),
     );
   };
   return Object.assign(authenticate, { cache, close: stopWatching });

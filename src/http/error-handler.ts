@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { AuthError, buildChallenge, InvalidTokenError, schemeOf, type ChallengeSettings } from '../auth/index.js';
+import { AuthError, buildChallenge, InvalidTokenError, schemeOf, type ChallengeSettings, type Scheme } from '../auth/index.js';
 import {
   HttpError,
   MalformedJsonError,
@@ -10,7 +10,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
-import type { RefusalLocals } from '../observability/request-logging.js';
+import { noteRefusal } from '../observability/request-logging.js';
 import { plainHttpError, sendProblem } from './problem.js';
 
 // SQLite answers these when the database is busy, full or gone: the request may succeed later.
@@ -24,8 +24,11 @@ export interface ProblemResponderOptions {
   metrics: Metrics;
 }
 
-/** Turns anything thrown into the response: a problem body, logged by its severity. */
-export type ProblemResponder = (err: unknown, req: Request, res: Response) => void;
+/**
+ * Turns anything thrown into the response: a problem body, logged by its severity. `scheme` is the one the request's
+ * credentials were read with, when the caller knows it (otherwise it is read again from the Authorization header).
+ */
+export type ProblemResponder = (err: unknown, req: Request, res: Response, scheme?: Scheme) => void;
 
 /**
  * The single place where anything thrown becomes a response. Express reaches it through the error handler;
@@ -36,8 +39,7 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
   // A refusal held by the token cache is the same error object for every request that brings its token (a flood of
   // one forged token): its challenge is built once. Fresh errors are not remembered.
   const cachedChallenges = new WeakMap<AuthError, { resourceMetadata: string; value: string }>();
-  const challengeFor = (error: AuthError, req: Request): string => {
-    const usedScheme = schemeOf(req.headers.authorization);
+  const challengeFor = (error: AuthError, req: Request, usedScheme: Scheme | undefined): string => {
     const resourceMetadata = resourceMetadataUrl(req);
     const reusable = usedScheme === 'bearer' && error instanceof InvalidTokenError && error.permanent;
     const cached = reusable ? cachedChallenges.get(error) : undefined;
@@ -46,21 +48,20 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
     if (reusable) cachedChallenges.set(error, { resourceMetadata, value });
     return value;
   };
-  return (err, req, res) => {
+  return (err, req, res, scheme) => {
     const error = toHttpError(err);
     if (error.status >= 500) {
       logger.error({ err, request_id: (req as { id?: unknown }).id, method: req.method, path: req.path, status: error.status }, 'request failed');
     } else if (error instanceof AuthError) {
-      metrics.authRejections.inc({ error: error.code ?? 'none' });
-      // Logged with the request's own line (request-logging), so a refusal costs one line, not two.
-      (res.locals as RefusalLocals).refusal = error.message;
+      metrics.countAuthRejection(error.code ?? 'none');
+      noteRefusal(res, error.message);
     }
     if (res.headersSent) {
       // The response is half written: all that is left is to end it so the client does not hang.
       res.destroy();
       return;
     }
-    if (error instanceof AuthError) res.setHeader('WWW-Authenticate', challengeFor(error, req));
+    if (error instanceof AuthError) res.setHeader('WWW-Authenticate', challengeFor(error, req, scheme ?? schemeOf(req.headers.authorization)));
     sendProblem(req, res, error);
   };
 }

@@ -12,6 +12,8 @@ import type { Caller } from '../auth/caller.js';
 export const CALLER = Symbol('caller');
 /** When the front door saw the request, for its latency (http/front-door.ts). */
 export const STARTED = Symbol('started');
+/** Why authentication or authorization refused the request, for its log line (observability/request-logging.ts). */
+export const REFUSAL = Symbol('refusal');
 
 export class ApiRequest extends http.IncomingMessage {
   /** The request id (`X-Request-Id`), set by request logging. */
@@ -31,6 +33,7 @@ export class ApiRequest extends http.IncomingMessage {
 
 export class ApiResponse extends http.ServerResponse<ApiRequest> {
   [STARTED] = 0;
+  [REFUSAL]: string | undefined = undefined;
   /** Set by Express (application.js) for every request. */
   locals: unknown = undefined;
 }

@@ -5,7 +5,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export interface Metrics {
   readonly registry: Registry;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
-  readonly authRejections: Counter<'error'>;
+  /** Counts a request refused by authentication or authorization, by its OAuth error code (`none`: no credentials). */
+  countAuthRejection(error: string): void;
   readonly issuerFetches: Counter<'kind' | 'outcome'>;
   readonly tokenVerifications: Counter<'outcome'>;
   readonly dbQueryDuration: Histogram<'operation'>;
@@ -17,6 +18,19 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   const registry = new Registry();
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const caches: Array<{ readonly size: number }> = [];
+  // Refusals are tallied in a plain map and handed to the counter when it is scraped: prom-client hashes a label set
+  // on every `inc`, and a flood of forged tokens is exactly when refusals must stay cheap (docs/performance.md).
+  const rejections = new Map<string, number>();
+  new Counter({
+    name: 'auth_rejections_total',
+    help: 'Requests refused by authentication or authorization, by OAuth error code (none: no credentials).',
+    labelNames: ['error'],
+    registers: [registry],
+    collect() {
+      for (const [error, count] of rejections) this.inc({ error }, count);
+      rejections.clear();
+    },
+  });
   new Gauge({
     name: 'token_cache_entries',
     help: 'Verified bearer tokens currently cached.',
@@ -27,18 +41,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   return {
     watchTokenCache: (cache) => caches.push(cache),
+    countAuthRejection: (error) => rejections.set(error, (rejections.get(error) ?? 0) + 1),
     registry,
     httpRequestDuration: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'Duration of HTTP requests, by method, route pattern and status code.',
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-      registers: [registry],
-    }),
-    authRejections: new Counter({
-      name: 'auth_rejections_total',
-      help: 'Requests refused by authentication or authorization, by OAuth error code (none: no credentials).',
-      labelNames: ['error'],
       registers: [registry],
     }),
     issuerFetches: new Counter({

@@ -1,17 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { RequestHook } from '../http/front-door.js';
+import { REFUSAL } from '../http/request-state.js';
 import { findCaller } from '../auth/index.js';
 import type { Logger } from './logger.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const URL_CREDENTIALS = /([?&](?:access_token|token|id_token|refresh_token|code)=)[^&#]*/gi;
-
-/** Where the error handler leaves the reason an authentication or authorization failure gives, for the log. */
-export interface RefusalLocals {
-  refusal?: string;
-}
 
 interface RequestLine {
   req: { id: string; method: string; url: string };
@@ -21,6 +17,13 @@ interface RequestLine {
   sub?: string;
   client_id?: string | null;
   reason?: string;
+}
+
+type WithRefusal = Response & { [REFUSAL]?: string };
+
+/** Leaves the reason authentication or authorization refused a request for its log line (one line, not two). */
+export function noteRefusal(res: Response, reason: string): void {
+  (res as WithRefusal)[REFUSAL] = reason;
 }
 
 /** The request id: the client's `X-Request-Id` when well-formed, otherwise a new one. */
@@ -64,7 +67,7 @@ export function requestLogging(logger: Logger): RequestHook {
         line.sub = caller.sub;
         line.client_id = caller.clientId;
       }
-      const refusal = (res.locals as RefusalLocals).refusal;
+      const refusal = (res as WithRefusal)[REFUSAL];
       if (status >= 500) accessLog.error(line, 'request failed');
       else if (refusal !== undefined) {
         line.reason = refusal;

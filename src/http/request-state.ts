@@ -37,3 +37,40 @@ export class ApiResponse extends http.ServerResponse<ApiRequest> {
   /** Set by Express (application.js) for every request. */
   locals: unknown = undefined;
 }
+
+/** Where an Express app keeps the prototypes it gives its requests and responses. */
+export interface ExpressPrototypes {
+  request: object;
+  response: object;
+}
+
+export interface RequestClasses {
+  IncomingMessage: typeof ApiRequest;
+  ServerResponse: typeof ApiResponse;
+}
+
+const classesByApp = new WeakMap<ExpressPrototypes, RequestClasses>();
+
+/**
+ * The classes `app`'s requests and responses are made with: ApiRequest and ApiResponse, whose objects are born with
+ * the prototypes Express would give them. Express sets the prototype of every request and response it takes to its
+ * own (`app.request`, `app.response`); done to an object already made, that cost about 30 µs of event-loop time per
+ * request in V8, more than all of the API's own work on a `GET /v1/me` (docs/performance.md). Made by these classes,
+ * they have it already, and Express's `Object.setPrototypeOf` finds nothing to change.
+ */
+export function requestClassesFor(app: ExpressPrototypes): RequestClasses {
+  let classes = classesByApp.get(app);
+  if (classes === undefined) {
+    class AppRequest extends ApiRequest {}
+    class AppResponse extends ApiResponse {}
+    // Once per app, at start-up: the chain becomes class → Express's prototype → Node's, and Express uses the classes'
+    // prototypes from now on (they inherit everything it put on its own, `app` included).
+    Object.setPrototypeOf(AppRequest.prototype, app.request);
+    Object.setPrototypeOf(AppResponse.prototype, app.response);
+    app.request = AppRequest.prototype;
+    app.response = AppResponse.prototype;
+    classes = { IncomingMessage: AppRequest, ServerResponse: AppResponse };
+    classesByApp.set(app, classes);
+  }
+  return classes;
+}

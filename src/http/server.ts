@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiRequest, ApiResponse } from './request-state.js';
+import { ApiRequest, ApiResponse, requestClassesFor, type ExpressPrototypes, type RequestClasses } from './request-state.js';
 import type { Duplex } from 'node:stream';
 
 export interface RunningServer {
@@ -27,19 +27,33 @@ function answerUnparseableRequest(error: NodeJS.ErrnoException, socket: Duplex):
   );
 }
 
+/** An Express app keeps the prototypes of its requests and responses; a plain listener does not. */
+const isExpressApp = (listener: object): listener is http.RequestListener & ExpressPrototypes =>
+  'request' in listener && 'response' in listener && typeof listener.request === 'object' && typeof listener.response === 'object';
+
+export interface ServerOptions {
+  host: string;
+  port: number;
+  /** The Express app the listener hands its requests to, when the listener is not the app itself but wraps it. */
+  app?: ExpressPrototypes;
+}
+
 /** Listens with the API's limits and returns once the port is bound. */
-export async function startServer(app: http.RequestListener, options: { host: string; port: number }): Promise<RunningServer> {
+export async function startServer(listener: http.RequestListener, options: ServerOptions): Promise<RunningServer> {
+  // Requests and responses made with the fields the API keeps on them, and for an Express app born with its
+  // prototypes (see request-state.ts).
+  const app = options.app ?? (isExpressApp(listener) ? listener : undefined);
+  const classes: RequestClasses = app ? requestClassesFor(app) : { IncomingMessage: ApiRequest, ServerResponse: ApiResponse };
   const server = http.createServer(
-    // Requests and responses made with the fields the API keeps on them (see request-state.ts).
     {
-      IncomingMessage: ApiRequest,
-      // Node's typings want the generic class itself; ApiResponse only adds a field.
-      ServerResponse: ApiResponse as unknown as typeof http.ServerResponse,
+      IncomingMessage: classes.IncomingMessage,
+      // Node's typings want the generic class itself; ApiResponse only adds fields.
+      ServerResponse: classes.ServerResponse as unknown as typeof http.ServerResponse,
       maxHeaderSize: 16 * 1024,
       requestTimeout: 30_000,
       headersTimeout: 20_000,
     },
-    app,
+    listener,
   );
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerUnparseableRequest);

@@ -72,7 +72,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
   });
   const conformance = await loadSpecConformance();
-  const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0 });
+  const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0, app });
 
   return {
     url: running.url,

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import ts from 'typescript';
 import type { BenchTokens, FetchCounts } from './issuer.js';
-import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, spawnChild, stopAll, type Child } from './procs.js';
+import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, readPart, spawnChild, stopAll, type Child } from './procs.js';
 import { median, renderReport, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ServerId, type Soak } from './report.js';
 import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
@@ -404,7 +404,7 @@ function apiEnv(issuer: string): Record<string, string> {
 
 /** The API's `token_cache_entries` gauge, from its metrics listener (its URL is in the API's log); null if unread. */
 async function tokenCacheEntries(api: Target): Promise<number | null> {
-  const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(fs.readFileSync(api.child.stdoutFile, 'utf8'))?.[1];
+  const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(readPart(api.child.stdoutFile, 'start'))?.[1];
   if (!url) return null;
   const value = /^token_cache_entries (\d+)$/m.exec((await http(url)).body)?.[1];
   return value === undefined ? null : Number(value);

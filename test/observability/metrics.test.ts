@@ -49,6 +49,17 @@ describe('GET /metrics on the metrics listener', () => {
     expect(text).toMatch(/auth_rejections_total\{error="insufficient_scope"\} 1/);
   });
 
+  it('when refusals go on between scrapes, then each scrape shows the running total, none counted twice or lost', async () => {
+    // Refusals are tallied between scrapes and handed to the counter as it is scraped (src/observability/metrics.ts).
+    const before = Number(/auth_rejections_total\{error="invalid_token"\} (\d+)/.exec(await scrape())?.[1] ?? 0);
+    const forged = 'Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
+    for (let i = 0; i < 3; i++) await api.request().get('/v1/me').set('Authorization', forged).expect(401);
+    expect(await scrape()).toMatch(new RegExp(`auth_rejections_total\\{error="invalid_token"\\} ${before + 3}\\n`));
+    expect(await scrape()).toMatch(new RegExp(`auth_rejections_total\\{error="invalid_token"\\} ${before + 3}\\n`));
+    await api.request().get('/v1/me').set('Authorization', forged).expect(401);
+    expect(await scrape()).toMatch(new RegExp(`auth_rejections_total\\{error="invalid_token"\\} ${before + 4}\\n`));
+  });
+
   it('when keys were fetched, then issuer fetches are counted by kind and outcome, and database queries are timed', async () => {
     const text = await scrape();
     // Each twice: once by the API's key-id gate, once by the token library.

@@ -2,11 +2,12 @@ import http from 'node:http';
 import type { Caller } from '../auth/caller.js';
 
 // Node's request and response objects are made by these classes (startServer), which declare up front every field
-// that is set on them while a request is handled: the API's own, and those Express and its router add. Express swaps
-// each request's prototype for its own, and a field added to an object after that makes V8 change the object's
-// shape, on every request and for every field; a field that exists from construction is a plain write. Measured:
-// about a fifth of the event loop's time per `GET /v1/me` (docs/performance.md). Leaving a field out costs only
-// that time; a field set to undefined here behaves as one never set, for every reader of it.
+// that is set on them while a request is handled: the API's own, and those Express and its router add. A field
+// added to an object after it is made changes its shape in V8, on every request and for every field; a field that
+// exists from construction is a plain write. For an Express app they are also born with Express's prototypes
+// (requestClassesFor, below), so Express never has to swap them. Measured in docs/performance.md (fourth and fifth
+// passes). Leaving a field out costs only time; a field set to undefined here behaves as one never set, for every
+// reader of it.
 
 /** The authenticated caller (auth/caller.ts). */
 export const CALLER = Symbol('caller');

@@ -71,13 +71,14 @@ export function createApp(deps: AppDeps): Express {
 
   app.set('etag', false); // user data is never cached; the few cacheable responses set their own ETag
 
-  // What every request passes first, as one layer of routing rather than three (each costs every request, see
-  // docs/performance.md): the front door, then CORS when it is on, then the anonymous limit, so that a 429 carries
-  // CORS headers and a preflight, which CORS answers, never counts.
+  // What every request passes first, as one layer of routing rather than four (each costs every request, see
+  // docs/performance.md): the front door, then CORS when it is on, then the URL's length and the anonymous limit, so
+  // that a 414 or a 429 carries CORS headers and a preflight, which CORS answers, never counts.
   app.use(
     inSequence(
-      frontDoor([requestLogging(logger), measureRequests(metrics), securityHeaders(), noStoreUnder('/v1'), limitUrlLength(MAX_URL_LENGTH)]),
+      frontDoor([requestLogging(logger), measureRequests(metrics), securityHeaders(), noStoreUnder('/v1')]),
       ...(config.CORS_ORIGINS ? [corsFor(config.CORS_ORIGINS)] : []),
+      limitUrlLength(MAX_URL_LENGTH),
       ...(anonymousLimit ? [anonymousLimit.middleware] : []),
     ),
   );

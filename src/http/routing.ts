@@ -65,13 +65,15 @@ export function noStoreUnder(prefix: string): RequestHook {
   };
 }
 
-/** Refuses URLs longer than `maxLength` characters with 414, before any route parses them. */
-export function limitUrlLength(maxLength: number): RequestHook {
-  return {
-    onRequest(req) {
-      if (req.url.length > maxLength) {
-        throw new HttpError({ status: 414, title: 'URI Too Long', detail: `The URL is longer than ${maxLength} characters.` });
-      }
-    },
+/**
+ * Refuses URLs longer than `maxLength` characters with 414, before any route parses them. A middleware after CORS
+ * (see app.ts) rather than a front-door hook, so a browser app is told 414, not a CORS failure.
+ */
+export function limitUrlLength(maxLength: number): RequestHandler {
+  return (req, _res, next) => {
+    if (req.url.length > maxLength) {
+      throw new HttpError({ status: 414, title: 'URI Too Long', detail: `The URL is longer than ${maxLength} characters.` });
+    }
+    next();
   };
 }

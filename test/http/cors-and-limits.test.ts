@@ -46,4 +46,12 @@ describe('size limits', () => {
     expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
     expect(res.body).toMatchObject({ status: 414, title: 'URI Too Long' });
   });
+
+  it('when a browser app at an allowed origin sends a URL that is too long, then the 414 carries CORS headers it can read', async () => {
+    const res = await open.request().get(`/v1/notes?cursor=${'a'.repeat(2100)}`).set('Origin', 'https://app.example.com');
+    expect(res.status).toBe(414);
+    expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
+    expect(res.headers['x-request-id']).toEqual(expect.any(String));
+    expect(res.body).toMatchObject({ status: 414, title: 'URI Too Long', request_id: res.headers['x-request-id'] });
+  });
 });

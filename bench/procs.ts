@@ -117,20 +117,26 @@ export function memoryOf(pid: number): Memory {
   return { rss: kib('VmRSS'), peak: kib('VmHWM') };
 }
 
+/** A process's or thread's CPU time (utime + stime) from its /proc stat file, in clock ticks; NaN if unreadable. */
+function cpuTicks(statFile: string): number {
+  try {
+    // Fields after the command name: state is the 3rd, utime the 14th and stime the 15th of the whole line.
+    const stat = fs.readFileSync(statFile, 'utf8');
+    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(rest[11]) + Number(rest[12]);
+  } catch {
+    return NaN;
+  }
+}
+
 /**
  * CPU time of a process's event-loop thread (its main thread, whose thread id is the process id), in microseconds:
  * a Node server saturates that one thread first, so its CPU per request says what the server costs, less disturbed
  * than req/s by the load generator and the server's own helper threads sharing the cores. NaN if unreadable.
  */
 export function eventLoopCpuMicros(pid: number): number {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/task/${pid}/stat`, 'utf8');
-    const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime, in clock ticks of 1/100 s (USER_HZ, which Linux fixes at 100 for /proc).
-    return (Number(rest[11]) + Number(rest[12])) * 10_000;
-  } catch {
-    return NaN;
-  }
+  // Clock ticks are 1/100 s (USER_HZ, which Linux fixes at 100 for /proc).
+  return cpuTicks(`/proc/${pid}/task/${pid}/stat`) * 10_000;
 }
 
 /** CPU time in clock ticks: the whole machine's (busy and in all), and that of this process and its running children. */
@@ -143,20 +149,11 @@ export interface CpuSnapshot {
 export function cpuSnapshot(): CpuSnapshot {
   const fields = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = fields;
-  const ticksOf = (pid: number) => {
-    try {
-      // Fields after the command name: state is the 3rd, utime the 14th and stime the 15th of the whole line.
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return Number(rest[11]) + Number(rest[12]);
-    } catch {
-      return 0;
-    }
-  };
   return {
     total: user + nice + system + idle + iowait + irq + softirq + steal,
     busy: user + nice + system + irq + softirq + steal,
-    ours: [process.pid, ...[...running].map((child) => child.pid)].reduce((sum, pid) => sum + ticksOf(pid), 0),
+    // A process that has just exited counts as none.
+    ours: [process.pid, ...[...running].map((child) => child.pid)].reduce((sum, pid) => sum + (cpuTicks(`/proc/${pid}/stat`) || 0), 0),
   };
 }
 

@@ -173,24 +173,18 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
   const times = (value: number) => `${value.toFixed(2)}×`;
   const ratioOf = (server: ServerId, scenario: ScenarioId) => get(server, scenario)?.ratio ?? NaN;
   const p99Ratio = (server: ServerId) => (get(server, 'me')?.p99 ?? NaN) / (get('bare', 'me')?.p99 ?? NaN);
-  /** Rejections per second ÷ valid requests per second (GET /v1/me, one token) of the same server, per round. */
-  const rejectionRatio = (server: ServerId) =>
+  /** Per round, `measure` of the server's rejections against its valid requests (GET /v1/me, one token) of that round; the median. */
+  const againstValid = (server: ServerId, measure: (rejected: RunRecord, valid: RunRecord | undefined) => number) =>
     median(
       data.runs
         .filter((run) => run.server === server && run.scenario === 'invalid')
-        .map((run) => run.rps / (data.runs.find((r) => r.round === run.round && r.server === server && r.scenario === 'me')?.rps ?? NaN)),
+        .map((run) => measure(run, data.runs.find((r) => r.round === run.round && r.server === server && r.scenario === 'me'))),
     );
+  /** Rejections per second ÷ valid requests per second of the same server, per round. */
+  const rejectionRatio = (server: ServerId) => againstValid(server, (rejected, valid) => rejected.rps / (valid?.rps ?? NaN));
   /** The same ratio by the event loop's CPU per request (valid ÷ rejected), for reading the req/s one. */
   const rejectionCpuRatio = (server: ServerId) =>
-    median(
-      data.runs
-        .filter((run) => run.server === server && run.scenario === 'invalid')
-        .map(
-          (run) =>
-            (data.runs.find((r) => r.round === run.round && r.server === server && r.scenario === 'me')?.cpuUsPerRequest ?? NaN) /
-            (run.cpuUsPerRequest ?? NaN),
-        ),
-    );
+    againstValid(server, (rejected, valid) => (valid?.cpuUsPerRequest ?? NaN) / (rejected.cpuUsPerRequest ?? NaN));
   const jwks = (server: ServerId) => data.servers.find((s) => s.id === server)?.jwksFetches ?? NaN;
   // The CPU ratio beside a req/s ratio, when the run kept CPU figures.
   const byCpu = (ratio: number) => (Number.isNaN(ratio) ? '' : ` (by CPU ${times(ratio)})`);

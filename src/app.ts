@@ -12,7 +12,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
 import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
-import { inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
+import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
 import { meRoutes } from './me/me.router.js';
 import { NotesRepository } from './notes/notes.repository.js';
 import { NotesService } from './notes/notes.service.js';
@@ -74,12 +74,16 @@ export function createApp(deps: AppDeps): Express {
   // What every request passes first, as one layer of routing rather than four (each costs every request, see
   // docs/performance.md): the front door, then CORS when it is on, then the URL's length and the anonymous limit, so
   // that a 414 or a 429 carries CORS headers and a preflight, which CORS answers, never counts.
+  // What it refuses (414, 429) is answered there and then: there is no route to pass it to.
   app.use(
-    inSequence(
-      frontDoor([requestLogging(logger), measureRequests(metrics), securityHeaders(), noStoreUnder('/v1')]),
-      ...(config.CORS_ORIGINS ? [corsFor(config.CORS_ORIGINS)] : []),
-      limitUrlLength(MAX_URL_LENGTH),
-      ...(anonymousLimit ? [anonymousLimit.middleware] : []),
+    answeringErrors(
+      respond,
+      inSequence(
+        frontDoor([requestLogging(logger), measureRequests(metrics), securityHeaders(), noStoreUnder('/v1')]),
+        ...(config.CORS_ORIGINS ? [corsFor(config.CORS_ORIGINS)] : []),
+        limitUrlLength(MAX_URL_LENGTH),
+        ...(anonymousLimit ? [anonymousLimit.middleware] : []),
+      ),
     ),
   );
 

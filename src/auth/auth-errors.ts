@@ -67,6 +67,13 @@ export class MissingCredentialsError extends AuthError {
   }
 }
 
+/**
+ * The answer to every request without credentials (or with a scheme this API does not take). It says nothing about
+ * the request, so it is one object: its challenge and problem body are built once, and no stack is captured per
+ * request, which such requests come in floods of (scanners, apps that lost their token).
+ */
+export const MISSING_CREDENTIALS = new MissingCredentialsError();
+
 export class InvalidRequestError extends AuthError {
   constructor(description: string) {
     super({ status: 400, code: 'invalid_request', slug: 'invalid-request', title: 'Invalid Request', description, action: 'fix_request' });

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
-import { ForbiddenError } from '../errors.js';
+import { ForbiddenError, type HttpError } from '../errors.js';
 import { AuthError, InvalidTokenError } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import type { Scheme } from './challenge.js';
@@ -19,21 +19,22 @@ export interface AuthenticateOptions {
   onVerification?: (outcome: 'accepted' | 'refused') => void;
   /**
    * Runs when a request presented credentials that were refused (e.g. to count it against its address); what it
-   * throws (429 over the address's limit) is the answer instead.
+   * returns (429 over the address's limit) is the answer instead.
    */
-  onRefused?: (req: Request, res: Response) => void;
+  onRefused?: (req: Request, res: Response) => HttpError | undefined;
   /**
    * Runs as a verified caller is admitted, before the route (e.g. to count the request against its user); what it
-   * throws (429 over the user's limit) is the answer instead. A callback rather than a middleware after this one:
+   * returns (429 over the user's limit) is the answer instead. A callback rather than a middleware after this one:
    * each route handler Express passes costs every request (see docs/performance.md).
    */
-  onAdmitted?: (req: Request, res: Response, caller: Caller) => void;
+  onAdmitted?: (req: Request, res: Response, caller: Caller) => HttpError | undefined;
   /**
-   * Answers a refused request (401/403 with its challenge) right here. Without it the refusal goes to Express's
-   * error handler, which is the same answer reached by walking every remaining route first: refusals are the
-   * cheap path a flood of forged tokens takes, so they should cost less than a success, not more.
+   * Answers a refused request right here: 401/403 with its challenge, or the 429 of `onRefused` or `onAdmitted`.
+   * Without it the refusal goes to Express's error handler, which is the same answer reached by walking every
+   * remaining route first: refusals are the cheap path a flood of forged tokens takes, so they should cost less
+   * than a success, not more.
    */
-  answerRefusal?: (error: AuthError, req: Request, res: Response, scheme: Scheme | undefined) => void;
+  answerRefusal?: (error: HttpError, req: Request, res: Response, scheme: Scheme | undefined) => void;
 }
 
 export interface Authenticate extends RequestHandler {
@@ -128,17 +129,18 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
       throw new ForbiddenError('client-not-allowed', 'Client Not Allowed', 'This application is not allowed to call this API.');
     }
     setCaller(req, caller);
-    options.onAdmitted?.(req, res, caller);
+    const instead = options.onAdmitted?.(req, res, caller);
+    if (instead) return answer(req, res, next, instead, caller.scheme);
     next();
   };
 
   const refuse = (req: Request, res: Response, next: NextFunction, error: unknown, scheme?: Scheme): void => {
     if (!(error instanceof AuthError)) return next(error);
-    try {
-      if (req.headers.authorization !== undefined) options.onRefused?.(req, res);
-    } catch (limited) {
-      return next(limited); // over the address's limit: 429 instead
-    }
+    const instead = req.headers.authorization === undefined ? undefined : options.onRefused?.(req, res);
+    answer(req, res, next, instead ?? error, scheme);
+  };
+
+  const answer = (req: Request, res: Response, next: NextFunction, error: HttpError, scheme: Scheme | undefined): void => {
     if (options.answerRefusal) options.answerRefusal(error, req, res, scheme);
     else next(error);
   };

@@ -1,5 +1,5 @@
 import type { Request } from 'express';
-import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MissingCredentialsError } from './auth-errors.js';
+import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MISSING_CREDENTIALS } from './auth-errors.js';
 import type { DpopMode, Scheme } from './challenge.js';
 
 // RFC 6750 §2.1 and RFC 9449 §7.1: credentials = scheme 1*SP token68-like b64token
@@ -32,12 +32,12 @@ export function readCredentials(req: Request, dpop: DpopMode): Credentials {
   }
   if (header === undefined || header.trim() === '') {
     if (req.headers.dpop !== undefined) throw new InvalidRequestError('A DPoP proof was sent without an access token.');
-    throw new MissingCredentialsError();
+    throw MISSING_CREDENTIALS;
   }
 
   const scheme = SCHEME.exec(header)?.[1]?.toLowerCase();
   // A scheme this API does not take (Basic, or Bearer when DPoP is required): a bare challenge, no error code.
-  if (scheme !== undefined && !ACCEPTED_SCHEMES[dpop].includes(scheme)) throw new MissingCredentialsError();
+  if (scheme !== undefined && !ACCEPTED_SCHEMES[dpop].includes(scheme)) throw MISSING_CREDENTIALS;
 
   const match = CREDENTIALS.exec(header);
   if (!match) {

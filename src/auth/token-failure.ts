@@ -1,5 +1,5 @@
 import { ServiceUnavailableError } from '../errors.js';
-import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MissingCredentialsError, type AuthError } from './auth-errors.js';
+import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MISSING_CREDENTIALS, type AuthError } from './auth-errors.js';
 
 // The library wraps every verification failure in one error class and keeps only the message,
 // so the message is what tells a bad token from an issuer we cannot reach.
@@ -64,7 +64,7 @@ export function classifyVerificationFailure(error: unknown): AuthError | Service
     return new InvalidDpopProofError(description ?? 'The DPoP proof is malformed or its signature is invalid.');
   }
   if (status === 400) return new InvalidRequestError('The request is malformed (Authorization, DPoP or Host header).');
-  if (status === 401 && code === undefined) return new MissingCredentialsError();
+  if (status === 401 && code === undefined) return MISSING_CREDENTIALS;
   if (ISSUER_UNREACHABLE.some((pattern) => pattern.test(message))) {
     return new ServiceUnavailableError('The authorization server could not be reached to check the access token; retry shortly.', {
       cause: error,

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { AuthError, buildChallenge, InvalidTokenError, schemeOf, type ChallengeSettings, type Scheme } from '../auth/index.js';
+import { AuthError, buildChallenge, InvalidTokenError, MissingCredentialsError, schemeOf, type ChallengeSettings, type Scheme } from '../auth/index.js';
 import {
   HttpError,
   MalformedJsonError,
@@ -36,12 +36,13 @@ export type ProblemResponder = (err: unknown, req: Request, res: Response, schem
  */
 export function createProblemResponder(options: ProblemResponderOptions): ProblemResponder {
   const { challenge, resourceMetadataUrl, logger, metrics } = options;
-  // A refusal held by the token cache is the same error object for every request that brings its token (a flood of
-  // one forged token): its challenge is built once. Fresh errors are not remembered.
+  // Two refusals are the same error object on every request that gets them: one held by the token cache (a flood of
+  // one forged token), and the answer to missing credentials, which carries no error code. Their challenge is built
+  // once (for a cached refusal, the Bearer one, the scheme it was cached under). Fresh errors are not remembered.
   const cachedChallenges = new WeakMap<AuthError, { resourceMetadata: string; value: string }>();
   const challengeFor = (error: AuthError, req: Request, usedScheme: Scheme | undefined): string => {
     const resourceMetadata = resourceMetadataUrl(req);
-    const reusable = usedScheme === 'bearer' && error instanceof InvalidTokenError && error.permanent;
+    const reusable = error instanceof MissingCredentialsError || (usedScheme === 'bearer' && error instanceof InvalidTokenError && error.permanent);
     const cached = reusable ? cachedChallenges.get(error) : undefined;
     if (cached?.resourceMetadata === resourceMetadata) return cached.value;
     const value = buildChallenge(challenge, error, { usedScheme, resourceMetadata });

@@ -58,8 +58,10 @@ interface WindowCount {
 
 /**
  * Counts one request against `key`, sets the draft-8 `RateLimit` and `RateLimit-Policy` headers as
- * express-rate-limit's middleware does, and throws TooManyRequestsError over the limit. Synchronous, so a request
- * that passes goes on in the same tick; a request counts against one limit at most (its address or its user).
+ * express-rate-limit's middleware does, and returns the TooManyRequestsError to answer with over the limit. Returned,
+ * not thrown: a flood over its limit is an expected outcome, and each throw costs V8 a message object. Synchronous,
+ * so a request that passes goes on in the same tick; a request counts against one limit at most (its address or its
+ * user).
  */
 function createCounter(name: string, limit: number, windowSeconds: number) {
   const store = new CountingStore();
@@ -75,7 +77,11 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
     }
     return policy;
   };
-  const count = (res: Response, key: string): void => {
+  // One error for every request over this limit: it says nothing about the request (Retry-After and the RateLimit
+  // fields go on the response), so its problem body is serialised once and no stack is captured per refusal, the
+  // answer a flood of requests gets.
+  const overLimit = new TooManyRequestsError();
+  const count = (res: Response, key: string): TooManyRequestsError | undefined => {
     const now = Date.now();
     const { totalHits, resetTime } = store.hit(key, now);
     const resetSeconds = Math.max(0, Math.ceil((resetTime.getTime() - now) / 1000));
@@ -83,8 +89,9 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
     res.setHeader('RateLimit-Policy', policyOf(key));
     if (totalHits > limit) {
       res.setHeader('Retry-After', String(resetSeconds));
-      throw new TooManyRequestsError();
+      return overLimit;
     }
+    return undefined;
   };
   return { count };
 }
@@ -96,9 +103,13 @@ const MAX_REMEMBERED_KEYS = 10_000;
  * What one client address may send without a valid token. A request without credentials counts on arrival (the
  * middleware, which runs in the app's first layer, after CORS: see app.ts); one with credentials counts only if
  * they are refused (`countRefused`), so users behind one carrier NAT do not share a budget and valid requests pay
- * nothing here. Probes and CORS preflights never count. Over the limit: 429 (TooManyRequestsError), before routing.
+ * nothing here. Probes and CORS preflights never count. Over the limit: 429 (TooManyRequestsError), before routing;
+ * `countRefused` returns it, to be the answer instead of the refusal.
  */
-export function limitAnonymous(settings: RateLimitSettings): { middleware: RequestHandler; countRefused: (req: Request, res: Response) => void } {
+export function limitAnonymous(settings: RateLimitSettings): {
+  middleware: RequestHandler;
+  countRefused: (req: Request, res: Response) => HttpError | undefined;
+} {
   const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
   // An IPv6 client counts by its /56 (ipKeyGenerator), which takes parsing the address twice: remembered per address
   // (bounded), as a flood of refused tokens comes from few addresses and each of its requests would pay it again.
@@ -117,7 +128,7 @@ export function limitAnonymous(settings: RateLimitSettings): { middleware: Reque
   };
   const middleware: RequestHandler = (req, res, next) => {
     if (req.headers.authorization === undefined && !isPreflight(req) && !PROBES.has(req.path.replace(/\/+$/, ''))) {
-      counter.count(res, addressOf(req));
+      return next(counter.count(res, addressOf(req)));
     }
     next();
   };
@@ -129,10 +140,10 @@ const isPreflight = (req: IncomingMessage) => req.method === 'OPTIONS' && req.he
 
 /**
  * Limits each signed-in user (`iss` + `sub`), whichever device or address the requests come from. Called by
- * authenticate as the caller is admitted (not a middleware of its own, for the same reason as above); throws
- * TooManyRequestsError over the limit.
+ * authenticate as the caller is admitted (not a middleware of its own, for the same reason as above); returns
+ * TooManyRequestsError over the limit, to be the answer instead of the route.
  */
-export function limitPerUser(settings: RateLimitSettings): (req: Request, res: Response, caller: Caller) => void {
+export function limitPerUser(settings: RateLimitSettings): (req: Request, res: Response, caller: Caller) => HttpError | undefined {
   const counter = createCounter('user', settings.perUser, settings.windowSeconds);
   return (_req, res, caller) => counter.count(res, `${caller.issuer} ${caller.sub}`);
 }

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import type { RequestHook } from './front-door.js';
 import { HttpError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 
@@ -45,9 +45,34 @@ export function inSequence(...handlers: RequestHandler[]): RequestHandler {
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
   value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function';
 
+// Every unknown URL gets the same answer: one error object, its problem body serialised once (see problem.ts).
+const NO_SUCH_RESOURCE = new NotFoundError();
+
 export const notFound: RequestHandler = () => {
-  throw new NotFoundError();
+  throw NO_SUCH_RESOURCE;
 };
+
+/**
+ * Runs `handler` and answers what it throws or passes to `next` with `respond`, at once. For the app's first layer:
+ * an error raised before routing (414, the anonymous 429) has no route to reach, and Express would carry it past
+ * every route to the error handler first, on each request of a flood.
+ */
+export function answeringErrors(respond: (error: unknown, req: Request, res: Response) => void, handler: RequestHandler): RequestHandler {
+  return (req, res, next) => {
+    const answer = (error?: unknown): void => {
+      // `next('route')` and `next('router')` are routing signals, not errors: Express acts on them.
+      if (error === undefined || error === null) next();
+      else if (error === 'route' || error === 'router') next(error);
+      else respond(error, req, res);
+    };
+    try {
+      const result: unknown = handler(req, res, answer);
+      if (isThenable(result)) result.then(undefined, (reason: unknown) => answer(reason ?? new Error('Rejected promise')));
+    } catch (thrown) {
+      answer(thrown);
+    }
+  };
+}
 
 /**
  * Responses under `prefix` carry a user's data: they must never be stored by a cache on the way

@@ -30,6 +30,23 @@ describe('errors outside any route', () => {
     });
   });
 
+  it('when unknown URLs and requests without credentials come one after another, then each answer names its own request', async () => {
+    // The answers to these are shared error objects (built once, for floods): nothing of one request may leak into the next.
+    const seen = new Set<string>();
+    for (const [path, status] of [['/v2/one', 404], ['/v1/me', 401], ['/v2/two', 404], ['/v1/notes', 401], ['/v2/one', 404]] as const) {
+      const res = await api.request().get(path);
+      expect(res.status).toBe(status);
+      expect(res.body).toMatchObject({ status, instance: path, request_id: res.headers['x-request-id'] });
+      expect(seen.has(res.body.request_id)).toBe(false);
+      seen.add(res.body.request_id);
+      if (status === 401) {
+        // No credentials: a challenge with no error code (RFC 6750 §3.1), whichever route was asked for.
+        expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="[^"]+", resource_metadata="[^"]+", DPoP algs="[^"]+", resource_metadata="[^"]+"$/);
+        expect(res.body).not.toHaveProperty('error');
+      }
+    }
+  });
+
   it.each([
     ['PUT', '/v1/notes', 'GET, POST, HEAD, OPTIONS'],
     ['POST', '/v1/notes/00000000-0000-4000-8000-000000000000', 'GET, PATCH, DELETE, HEAD, OPTIONS'],

@@ -31,6 +31,20 @@ describe('rate limits per client address (requests without a valid token)', () =
     expect(res.body).toMatchObject({ type: 'urn:notes-api:problem:rate-limited', status: 429, action: 'retry' });
   });
 
+  it('when an address over its limit keeps sending, then every answer is its own 429, naming its request', async () => {
+    const ids = new Set<string>();
+    for (const [path, token] of [['/v1/me', 'bad'], ['/v1/notes', undefined], ['/v1/me', undefined], ['/v1/notes', 'worse']] as const) {
+      const req = api.request().get(path);
+      const res = await (token === undefined ? req : req.auth(token, { type: 'bearer' }));
+      expect(res.status).toBe(429);
+      expect(res.headers['retry-after']).toMatch(/^\d+$/);
+      expect(res.headers['www-authenticate']).toBeUndefined();
+      expect(res.body).toMatchObject({ status: 429, instance: path, request_id: res.headers['x-request-id'] });
+      ids.add(res.body.request_id);
+    }
+    expect(ids.size).toBe(4);
+  });
+
   it('when probes call /healthz, then they are never limited', async () => {
     for (let i = 0; i < 5; i++) expect((await api.request().get('/healthz')).status).toBe(200);
   });

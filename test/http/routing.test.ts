@@ -1,7 +1,7 @@
 import { describe, expect, it } from '@jest/globals';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import request from 'supertest';
-import { inSequence } from '../../src/http/routing.js';
+import { answeringErrors, inSequence } from '../../src/http/routing.js';
 
 /** A real Express app whose routes run their handlers with inSequence; errors come back as `error: <message>`. */
 function appWith(routes: (app: express.Express) => void) {
@@ -57,5 +57,37 @@ describe('inSequence', () => {
     const res = await request(app).get('/x');
     expect(res.text).toBe('next route');
     expect(res.headers['x-ran']).toBe('a');
+  });
+});
+
+describe('answeringErrors', () => {
+  const respond = (error: unknown, _req: express.Request, res: express.Response) => void res.status(429).send(`answered: ${(error as Error).message}`);
+  const routeAfter = (handler: RequestHandler) =>
+    appWith((a) => {
+      a.use(answeringErrors(respond, handler));
+      a.get('/x', (_req, res) => void res.send('route ran'));
+    });
+
+  it('when the wrapped handler throws, passes an error or rejects, then respond answers at once, not a route or the error handler', async () => {
+    const handlers: [string, RequestHandler][] = [
+      ['thrown', () => { throw new Error('thrown'); }],
+      ['passed', (_req, _res, next) => next(new Error('passed'))],
+      ['rejected', async () => { throw new Error('rejected'); }],
+      ['passed later', (_req, _res, next) => void setImmediate(() => next(new Error('passed later')))],
+      ['in sequence', inSequence(mark('a'), (_req, _res, next) => next(new Error('in sequence')))],
+    ];
+    for (const [message, handler] of handlers) {
+      const res = await request(routeAfter(handler)).get('/x');
+      expect(res.status).toBe(429);
+      expect(res.text).toBe(`answered: ${message}`);
+    }
+  });
+
+  it("when the wrapped handler calls next() or next('route'), then routing goes on to the route", async () => {
+    for (const handler of [mark('a'), ((_req, _res, next) => next('route')) as RequestHandler]) {
+      const res = await request(routeAfter(handler)).get('/x');
+      expect(res.status).toBe(200);
+      expect(res.text).toBe('route ran');
+    }
   });
 });

@@ -23,7 +23,7 @@ export const SERVERS: readonly { id: ServerId; title: string }[] = [
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'me', title: 'GET /v1/me, one token', method: 'GET', path: '/v1/me', tokens: 'one', ceiling: 'me' },
-  // Right after `me`: rejections are judged against that scenario's rate in the same round, so the two run close in time.
+  // Judged against `me` in the same round: each server runs the two next to each other (bench/run.ts, roundSchedule).
   { id: 'invalid', title: 'GET /v1/me, invalid token (401)', method: 'GET', path: '/v1/me', tokens: 'invalid', ceiling: 'me' },
   { id: 'me-1000', title: 'GET /v1/me, 1,000 tokens', method: 'GET', path: '/v1/me', tokens: 'many', ceiling: 'me-1000' },
   { id: 'notes-get', title: 'GET /v1/notes (20 notes)', method: 'GET', path: '/v1/notes', tokens: 'one', ceiling: 'notes-get' },
@@ -376,7 +376,8 @@ export function renderReport(data: BenchData): string {
     '',
     `The load generator is autocannon's programmatic API inside the bench process: ${settings.connections} connections, no pipelining,`,
     `a ${settings.warmupSeconds} s warm-up per server and scenario (discarded), then ${settings.rounds} rounds; in each round every`,
-    `scenario runs on every server for ${settings.seconds} s, servers alternating, our API always right before or right after bare Express. Tokens: RS256,`,
+    `scenario runs on every server for ${settings.seconds} s, servers alternating, our API's runs always right before or right after bare Express's,`,
+    'and each server\'s invalid-token run right before or right after its `GET /v1/me` run, the rate it is judged against. Tokens: RS256,',
     '`scope: "read:notes write:notes delete:notes"`, expiring hours after the run; the 1,000-token scenario gives each',
     'connection its own starting place in the rotation; the invalid token has a bad signature under the published `kid`.',
     '`POST /v1/notes` writes as another user, so the 20 notes read by `GET /v1/notes` stay 20. Our API logs every',

@@ -14,7 +14,7 @@ import autocannon from 'autocannon';
 import ts from 'typescript';
 import type { BenchTokens, FetchCounts } from './issuer.js';
 import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, readPart, spawnChild, stopAll, type Child } from './procs.js';
-import { median, renderReport, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ServerId, type Soak } from './report.js';
+import { median, renderReport, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ScenarioId, type ServerId, type Soak } from './report.js';
 import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,6 +51,25 @@ const ORDERS: readonly ServerId[][] = [
   ['api', 'bare', 'library'],
   ['library', 'bare', 'api'],
 ];
+
+/**
+ * `GET /v1/me` and the invalid-token scenario, by round, as one block: a server's rejections are judged against its
+ * `/v1/me` rate, so its two runs are next to each other (rejections first in half the rounds), and our API's
+ * `/v1/me` is still next to bare Express's, as in ORDERS.
+ */
+const ME_AND_REJECTIONS: readonly (readonly [ScenarioId, ServerId])[][] = [
+  [['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['invalid', 'library'], ['me', 'library']],
+  [['me', 'library'], ['invalid', 'library'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare']],
+  [['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'library'], ['invalid', 'library']],
+  [['invalid', 'library'], ['me', 'library'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api']],
+];
+
+/** Every run of one round, in order: the `/v1/me` and rejection block, then each other scenario in ORDERS' order. */
+function roundSchedule(round: number): (readonly [ScenarioId, ServerId])[] {
+  const turn = (round - 1) % ORDERS.length;
+  const others = SCENARIOS.filter((scenario) => scenario.id !== 'me' && scenario.id !== 'invalid');
+  return [...ME_AND_REJECTIONS[turn]!, ...others.flatMap((scenario) => ORDERS[turn]!.map((server) => [scenario.id, server] as const))];
+}
 
 interface Target {
   id: ServerId;
@@ -325,19 +344,19 @@ async function main(): Promise<void> {
   const runs: RunRecord[] = [];
   await phase('rounds', async () => {
     for (let round = 1; round <= settings.rounds; round++) {
-      for (const scenario of SCENARIOS) {
-        const order = ORDERS[(round - 1) % ORDERS.length]!.map((id) => targets.find((target) => target.id === id)!);
-        for (const target of order.filter((t) => applies(t, scenario))) {
-          const cpuBefore = eventLoopCpuMicros(target.child.pid);
-          const measured = await attributed(target, () => load(target, scenario, tokens, settings.seconds));
-          const cpuUsPerRequest = (eventLoopCpuMicros(target.child.pid) - cpuBefore) / measured.requests;
-          runs.push({ round, server: target.id, scenario: scenario.id, ...measured, cpuUsPerRequest });
-          console.error(
-            `bench: round ${round} ${scenario.id.padEnd(10)} ${target.id.padEnd(7)} ${measured.rps.toFixed(0).padStart(6)} req/s` +
-              `  p50 ${measured.p50.toFixed(2)} ms  p99 ${measured.p99.toFixed(2)} ms  ${cpuUsPerRequest.toFixed(0)} µs CPU/req  statuses ${JSON.stringify(measured.statuses)}`,
-          );
-          await sleep(250);
-        }
+      for (const [scenarioId, serverId] of roundSchedule(round)) {
+        const scenario = SCENARIOS.find((s) => s.id === scenarioId)!;
+        const target = targets.find((t) => t.id === serverId)!;
+        if (!applies(target, scenario)) continue;
+        const cpuBefore = eventLoopCpuMicros(target.child.pid);
+        const measured = await attributed(target, () => load(target, scenario, tokens, settings.seconds));
+        const cpuUsPerRequest = (eventLoopCpuMicros(target.child.pid) - cpuBefore) / measured.requests;
+        runs.push({ round, server: target.id, scenario: scenario.id, ...measured, cpuUsPerRequest });
+        console.error(
+          `bench: round ${round} ${scenario.id.padEnd(10)} ${target.id.padEnd(7)} ${measured.rps.toFixed(0).padStart(6)} req/s` +
+            `  p50 ${measured.p50.toFixed(2)} ms  p99 ${measured.p99.toFixed(2)} ms  ${cpuUsPerRequest.toFixed(0)} µs CPU/req  statuses ${JSON.stringify(measured.statuses)}`,
+        );
+        await sleep(250);
       }
     }
   });

@@ -73,8 +73,8 @@ export function createApp(deps: AppDeps): Express {
 
   // What every request passes first, as one layer of routing rather than four (each costs every request, see
   // docs/performance.md): the front door, then CORS when it is on, then the URL's length and the anonymous limit, so
-  // that a 414 or a 429 carries CORS headers and a preflight, which CORS answers, never counts.
-  // What it refuses (414, 429) is answered there and then: there is no route to pass it to.
+  // that a 414 or a 429 carries CORS headers and a preflight, which CORS answers, never counts. What this layer refuses
+  // is answered there and then: there is no route to pass it to.
   app.use(
     answeringErrors(
       respond,

@@ -59,9 +59,9 @@ interface WindowCount {
 /**
  * Counts one request against `key`, sets the draft-8 `RateLimit` and `RateLimit-Policy` headers as
  * express-rate-limit's middleware does, and returns the TooManyRequestsError to answer with over the limit. Returned,
- * not thrown: a flood over its limit is an expected outcome, and each throw costs V8 a message object. Synchronous,
- * so a request that passes goes on in the same tick; a request counts against one limit at most (its address or its
- * user).
+ * not thrown: a flood over its limit is an expected outcome, answered by the caller without unwinding through Express.
+ * Synchronous, so a request that passes goes on in the same tick; a request counts against one limit at most (its
+ * address or its user).
  */
 function createCounter(name: string, limit: number, windowSeconds: number) {
   const store = new CountingStore();

@@ -91,6 +91,13 @@ export class InvalidTokenError extends AuthError {
   }
 }
 
+/** The token names a key its issuer does not publish (not yet, or not any more): a later token may be luckier. */
+export class UnknownKeyError extends InvalidTokenError {
+  constructor() {
+    super('The access token is signed with a key this API does not know.');
+  }
+}
+
 export class InsufficientScopeError extends AuthError {
   constructor(required: readonly string[]) {
     const scope = required.join(' ');

@@ -1,8 +1,8 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
-import { ForbiddenError, type HttpError } from '../errors.js';
-import { AuthError, InvalidTokenError } from './auth-errors.js';
+import { ForbiddenError, ServiceUnavailableError, type HttpError } from '../errors.js';
+import { AuthError, InvalidTokenError, UnknownKeyError } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import type { Scheme } from './challenge.js';
 import { readCredentials } from './credentials.js';
@@ -66,39 +66,49 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     timeoutMs: config.ISSUER_TIMEOUT_MS,
     minIntervalMs: config.JWKS_COOLDOWN_MS,
     maxBackoffMs: config.JWKS_MAX_BACKOFF_MS,
+    // The library fetches each issuer's key set for its first token anyway; the gate learns from that verification.
+    deferFirstFetch: true,
     ...(options.onIssuerFetch ? { onFetch: options.onIssuerFetch } : {}),
   });
-  /** Lets a token on to verification only when its issuer publishes the key it names (see KeyIdGate). */
-  const admitKeyOf = async (token: string): Promise<void> => {
+  /**
+   * Lets a token on to verification only when its issuer publishes the key it names (see KeyIdGate); returns what
+   * the token names, to tell the gate the outcome. Not a JWT at all: the library refuses it, and names the reason.
+   */
+  const admitKeyOf = async (token: string): Promise<{ iss: unknown; kid: unknown; alg: unknown } | undefined> => {
     let header: ProtectedHeaderParameters, payload: JWTPayload;
     try {
       header = decodeProtectedHeader(token);
       payload = decodeJwt(token);
     } catch {
-      return; // not a JWT at all: the library refuses it, and names the reason
+      return undefined;
     }
-    await gate.admit(payload.iss, header.kid, header.alg);
+    const named = { iss: payload.iss, kid: header.kid, alg: header.alg };
+    await gate.admit(named.iss, named.kid, named.alg);
+    return named;
   };
 
   /** Verifies the token for real (the library: signature, issuer, audience, times; DPoP proof), filling the cache. */
   const verifyInFull = async (req: Request, scheme: Scheme, token: string, key: string | undefined): Promise<Caller> => {
-    await admitKeyOf(token);
+    const named = await admitKeyOf(token);
+    let claims: JWTPayload;
+    try {
+      claims = await verify(req);
+    } catch (error) {
+      if (named) gate.settled(named.iss, named.kid, named.alg, outcomeOf(error));
+      if (key !== undefined && error instanceof InvalidTokenError && error.permanent) cache.refuse(key, error);
+      throw error;
+    }
+    // The signature held, so the header's kid and alg are the issuer's own.
+    if (named) gate.settled(claims.iss, named.kid, named.alg, 'verified');
     if (scheme === 'dpop') {
-      const claims = await verify(req);
       // The library checked the proof's signature, htm, htu, iat, ath and key binding; replays are ours to catch.
       await replays.record(req.headers.dpop as string);
       return callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
     }
-    try {
-      const claims = await verify(req);
-      const caller = callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
-      // A DPoP-bound token is refused as Bearer by the library; only plain bearer tokens are cached.
-      if (key !== undefined && claims.cnf === undefined) cache.accept(key, caller);
-      return caller;
-    } catch (error) {
-      if (key !== undefined && error instanceof InvalidTokenError && error.permanent) cache.refuse(key, error);
-      throw error;
-    }
+    const caller = callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
+    // A DPoP-bound token is refused as Bearer by the library; only plain bearer tokens are cached.
+    if (key !== undefined && claims.cnf === undefined) cache.accept(key, caller);
+    return caller;
   };
 
   // Requests that bring the same bearer token before it is cached (an app's first burst after sign-in, or a flood of
@@ -167,4 +177,10 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     );
   };
   return Object.assign(authenticate, { cache, close: stopWatching });
+}
+
+/** How a verification ended, for the key-id gate. */
+function outcomeOf(error: unknown): 'unknown-key' | 'unreachable' | 'refused' {
+  if (error instanceof UnknownKeyError) return 'unknown-key';
+  return error instanceof ServiceUnavailableError ? 'unreachable' : 'refused';
 }

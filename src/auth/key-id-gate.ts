@@ -1,5 +1,5 @@
 import { ServiceUnavailableError } from '../errors.js';
-import { InvalidTokenError } from './auth-errors.js';
+import { UnknownKeyError } from './auth-errors.js';
 import { fetchJson, jwksUrlOf } from './issuer-metadata.js';
 
 export interface KeyIdGateSettings {
@@ -12,6 +12,12 @@ export interface KeyIdGateSettings {
   maxBackoffMs: number;
   /** Told of every request this gate makes to an authorization server (for metrics). */
   onFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
+  /**
+   * Lets each issuer's first token go to the token library without a fetch of the gate's own: the library fetches
+   * the key set for it anyway, and the gate learns from the outcome (`settled`), so a steady run fetches each key
+   * set once, not twice. Needs `settled` after every verification of a token the gate admitted.
+   */
+  deferFirstFetch?: boolean;
   now?: () => number;
 }
 
@@ -22,7 +28,12 @@ interface PublishedKey {
 }
 
 interface IssuerKeys {
+  /** The key set as the gate last fetched it. */
   keys: PublishedKey[] | undefined;
+  /** Keys the token library has verified a token with since the gate's last fetch: published too. */
+  verified: PublishedKey[];
+  /** Whether the issuer's first token went to the library unfetched (deferFirstFetch), and the window is still open. */
+  deferred: 'never' | 'open' | 'closed';
   jwksUrl: string | undefined;
   inFlight: Promise<void> | undefined;
   /** No new fetch for an unknown key before this instant. */
@@ -34,13 +45,14 @@ interface IssuerKeys {
   lastFetchFailed: boolean;
 }
 
-const UNKNOWN_KEY = 'The access token is signed with a key this API does not know.';
 const unreachable = (cause?: unknown) =>
   new ServiceUnavailableError('The authorization server could not be reached to check the access token; retry shortly.', {
     cause,
     extensions: { action: 'retry' },
   });
 const KTY_OF_ALG: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed: 'OKP' };
+/** Issuers sign with a handful of keys at a time; more learned than this, the oldest is forgotten (and refetched). */
+const MAX_VERIFIED_KEYS = 16;
 
 /**
  * Decides, before the token library sees a token, whether the key it names is one its issuer publishes. The
@@ -53,7 +65,10 @@ const KTY_OF_ALG: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed:
  *   (`minIntervalMs`, doubled each time, at most `maxBackoffMs`, at most the issuer's `Cache-Control: max-age`),
  *   so a flood of tokens naming random keys costs a handful of fetches; a fetch that finds its key resets it;
  * - one fetch at a time per issuer (concurrent tokens wait for the same answer).
- * Tokens naming a known key pass without any of this.
+ * Tokens naming a known key pass without any of this. With `deferFirstFetch`, an issuer's first tokens go to the
+ * library unchecked until one of them is verified (its key is then known) or names a key the library does not find
+ * (the gate then fetches for the next unknown key at once, and paces from there); keys of verified tokens count as
+ * published until the gate's next fetch.
  */
 export class KeyIdGate {
   private readonly state = new Map<string, IssuerKeys>();
@@ -62,7 +77,17 @@ export class KeyIdGate {
   constructor(private readonly settings: KeyIdGateSettings) {
     this.now = settings.now ?? Date.now;
     for (const issuer of settings.issuers) {
-      this.state.set(issuer, { keys: undefined, jwksUrl: undefined, inFlight: undefined, nextFetchAt: 0, backoffMs: 0, maxAgeMs: undefined, lastFetchFailed: false });
+      this.state.set(issuer, {
+        keys: undefined,
+        verified: [],
+        deferred: 'never',
+        jwksUrl: undefined,
+        inFlight: undefined,
+        nextFetchAt: 0,
+        backoffMs: 0,
+        maxAgeMs: undefined,
+        lastFetchFailed: false,
+      });
     }
   }
 
@@ -75,13 +100,40 @@ export class KeyIdGate {
     const issuer = this.issuerFor(iss);
     if (!issuer) return;
     const state = this.state.get(issuer)!;
-    const wanted = { kid: typeof kid === 'string' ? kid : undefined, alg: typeof alg === 'string' ? alg : undefined };
+    const wanted = keyNamed(kid, alg);
     if (this.publishes(state, wanted)) return;
+    if (this.settings.deferFirstFetch && state.deferred === 'never') state.deferred = 'open';
+    if (state.deferred === 'open') return; // the library's first fetch answers for this token and the ones with it
     if (state.inFlight) await state.inFlight;
     else if (this.now() >= state.nextFetchAt) await this.refresh(issuer, state, wanted);
     if (this.publishes(state, wanted)) return;
     if (state.lastFetchFailed) throw unreachable();
-    throw new InvalidTokenError(UNKNOWN_KEY);
+    throw new UnknownKeyError();
+  }
+
+  /**
+   * Told how the token library's verification of a token the gate admitted ended. `verified`: the issuer publishes
+   * the key the token names. `unknown-key` or `unreachable` while the first fetch is deferred: the gate takes over,
+   * fetching for the next unknown key at once, or after its cool-down when the issuer could not be reached (the
+   * library would try again on every token).
+   */
+  settled(iss: unknown, kid: unknown, alg: unknown, outcome: 'verified' | 'unknown-key' | 'unreachable' | 'refused'): void {
+    const issuer = this.issuerFor(iss);
+    if (!issuer) return;
+    const state = this.state.get(issuer)!;
+    if (state.deferred === 'open' && outcome !== 'refused') {
+      state.deferred = 'closed';
+      if (outcome === 'unreachable') {
+        state.lastFetchFailed = true;
+        state.backoffMs = this.settings.minIntervalMs;
+        state.nextFetchAt = this.now() + state.backoffMs;
+      }
+    }
+    if (outcome !== 'verified') return;
+    const key = keyNamed(kid, alg);
+    if (this.publishes(state, key)) return;
+    state.verified.push({ ...key, kty: key.alg === undefined ? undefined : KTY_OF_ALG[key.alg.slice(0, 2)] });
+    if (state.verified.length > MAX_VERIFIED_KEYS) state.verified.shift();
   }
 
   private issuerFor(iss: unknown): string | undefined {
@@ -89,12 +141,9 @@ export class KeyIdGate {
     return this.settings.issuers.length === 1 ? this.settings.issuers[0] : undefined;
   }
 
-  /** Whether the key set has the key jose would pick: by `kid`, or for a token without one, by algorithm. */
+  /** Whether the issuer publishes the key jose would pick, as far as the gate knows (fetched or verified). */
   private publishes(state: IssuerKeys, wanted: { kid: string | undefined; alg: string | undefined }): boolean {
-    if (!state.keys) return false;
-    if (wanted.kid !== undefined) return state.keys.some((key) => key.kid === wanted.kid);
-    const kty = wanted.alg === undefined ? undefined : KTY_OF_ALG[wanted.alg.slice(0, 2)];
-    return state.keys.some((key) => (key.alg === undefined ? key.kty === kty : key.alg === wanted.alg));
+    return inKeys(state.verified, wanted) || (state.keys !== undefined && inKeys(state.keys, wanted));
   }
 
   private refresh(issuer: string, state: IssuerKeys, wanted: { kid: string | undefined; alg: string | undefined }): Promise<void> {
@@ -110,6 +159,7 @@ export class KeyIdGate {
           alg: typeof key?.alg === 'string' ? key.alg : undefined,
           kty: typeof key?.kty === 'string' ? key.kty : undefined,
         }));
+        state.verified = []; // the key set just fetched is the whole truth: a key verified earlier may be gone
         state.maxAgeMs = maxAgeSeconds === undefined ? undefined : maxAgeSeconds * 1000;
         state.lastFetchFailed = false;
       } catch (error) {
@@ -143,4 +193,13 @@ export class KeyIdGate {
       throw error;
     }
   }
+}
+
+const keyNamed = (kid: unknown, alg: unknown) => ({ kid: typeof kid === 'string' ? kid : undefined, alg: typeof alg === 'string' ? alg : undefined });
+
+/** Whether `keys` has the key jose would pick: by `kid`, or for a token without one, by algorithm. */
+function inKeys(keys: readonly PublishedKey[], wanted: { kid: string | undefined; alg: string | undefined }): boolean {
+  if (wanted.kid !== undefined) return keys.some((key) => key.kid === wanted.kid);
+  const kty = wanted.alg === undefined ? undefined : KTY_OF_ALG[wanted.alg.slice(0, 2)];
+  return keys.some((key) => (key.alg === undefined ? key.kty === kty : key.alg === wanted.alg));
 }

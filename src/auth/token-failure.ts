@@ -1,5 +1,5 @@
 import { ServiceUnavailableError } from '../errors.js';
-import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MISSING_CREDENTIALS, type AuthError } from './auth-errors.js';
+import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MISSING_CREDENTIALS, UnknownKeyError, type AuthError } from './auth-errors.js';
 
 // The library wraps every verification failure in one error class and keeps only the message,
 // so the message is what tells a bad token from an issuer we cannot reach.
@@ -40,7 +40,6 @@ const BY_MESSAGE: Array<[RegExp, Failure]> = [
   [/"nbf" claim timestamp check failed/, NOT_YET_VALID],
   [/"iat" claim timestamp check failed/, BY_CLAIM.iat!],
   [/signature verification failed/i, { description: 'The access token signature is invalid.', permanent: true }],
-  [/no applicable key found|multiple matching keys/i, { description: 'The access token is signed with a key this API does not know.' }],
   [/Issuer is not allowed|issuer/i, BY_CLAIM.iss!],
   [/Invalid Compact JWS|Compact JWS serialization|Protected Header|Claims Set|Unsupported algorithm|Invalid Token/i, { ...MALFORMED_SHAPE }],
 ];
@@ -71,6 +70,7 @@ export function classifyVerificationFailure(error: unknown): AuthError | Service
       extensions: { action: 'retry' },
     });
   }
+  if (/no applicable key found|multiple matching keys/i.test(message)) return new UnknownKeyError();
   const claim = /^Unexpected '([a-z_]+)' value$/.exec(message)?.[1];
   const failure = (claim && BY_CLAIM[claim]) || BY_MESSAGE.find(([pattern]) => pattern.test(message))?.[1] || MALFORMED;
   return new InvalidTokenError(failure.description, failure);

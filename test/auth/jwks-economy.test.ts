@@ -80,6 +80,29 @@ describe('the API against an issuer that rotates its keys', () => {
     expect(issuer.fetches.jwks - before).toBeGreaterThanOrEqual(2);
     expect(issuer.fetches.jwks - before).toBeLessThanOrEqual(6);
   });
+
+  it('when a fresh API serves valid tokens, then it fetches the key set once: the gate learns the key from the library\'s fetch', async () => {
+    api = await startApi(issuer);
+    const first = await Promise.all(Array.from({ length: 20 }, async (_, n) => me(await issuer.mint({ sub: `auth0|burst-${n}` }))));
+    expect(first.map((res) => res.status)).toEqual(Array(20).fill(200));
+    for (let i = 0; i < 10; i++) expect((await me(await issuer.mint({ sub: `auth0|later-${i}` }))).status).toBe(200);
+    expect(issuer.fetches).toEqual({ jwks: 1, discovery: 1 });
+  });
+
+  it('when a fresh API first gets tokens naming unknown keys, then they are refused, the gate takes over, and valid tokens work', async () => {
+    api = await startApi(issuer, { JWKS_COOLDOWN_MS: '200', RATE_LIMIT_ENABLED: 'false' });
+    const stranger = await issuer.unpublishedKey();
+    for (let i = 0; i < 20; i++) {
+      const res = await me(await issuer.mint({}, { ...stranger, header: { kid: randomUUID() } }));
+      expect(res.status).toBe(401);
+      expect(res.body.detail).toBe('The access token is signed with a key this API does not know.');
+    }
+    expect((await me(await issuer.mint())).status).toBe(200);
+    // The library's first fetch, then the gate's own first fetch (at once, the key set being unknown to it), then at
+    // most one more within its back-off; the valid token's key was in the gate's fetch.
+    expect(issuer.fetches.jwks).toBeGreaterThanOrEqual(2);
+    expect(issuer.fetches.jwks).toBeLessThanOrEqual(3);
+  });
 });
 
 describe('the key-id gate, on a controlled clock', () => {
@@ -99,13 +122,14 @@ describe('the key-id gate, on a controlled clock', () => {
     issuer.setJwksCacheControl(undefined);
   });
 
-  const gate = (settings: { maxBackoffMs?: number } = {}) =>
+  const gate = (settings: { maxBackoffMs?: number; deferFirstFetch?: boolean } = {}) =>
     new KeyIdGate({
       issuers: [issuer.url],
       jwksUri: undefined,
       timeoutMs: 2_000,
       minIntervalMs: 1_000,
       maxBackoffMs: settings.maxBackoffMs ?? 30_000,
+      deferFirstFetch: settings.deferFirstFetch ?? false,
       onFetch: (kind) => {
         if (kind === 'jwks') fetchTimes.push(now - 1_000_000);
       },
@@ -164,5 +188,43 @@ describe('the key-id gate, on a controlled clock', () => {
     }
     expect(fetchTimes).toEqual([]); // discovery itself failed: no key-set fetch was attempted
     expect(issuer.fetches.discovery - discoveriesBefore).toBeLessThanOrEqual(3);
+  });
+
+  describe('with the first fetch deferred to the token library (as the API runs it)', () => {
+    it('when the first tokens come, then they all pass unfetched until one is verified; its key then passes, and another key is fetched for', async () => {
+      const g = gate({ deferFirstFetch: true });
+      const { kid } = decodeProtectedHeader(await issuer.mint());
+      await Promise.all(Array.from({ length: 10 }, () => g.admit(issuer.url, kid, 'RS256')));
+      await expect(unknownKid(g)).resolves.toBeUndefined(); // still deferred: the library answers for it
+      g.settled(issuer.url, kid, 'RS256', 'refused'); // e.g. an expired token: says nothing about the key set
+      await expect(unknownKid(g)).resolves.toBeUndefined();
+      g.settled(issuer.url, kid, 'RS256', 'verified');
+      for (let i = 0; i < 5; i++, now += 10_000) await g.admit(issuer.url, kid, 'RS256');
+      expect(fetchTimes).toEqual([]);
+      await expect(unknownKid(g)).rejects.toBeInstanceOf(InvalidTokenError);
+      expect(fetchTimes).toEqual([50_000]);
+      await g.admit(issuer.url, kid, 'RS256'); // in the fetched set as well
+      expect(fetchTimes).toEqual([50_000]);
+    });
+
+    it('when the library finds no key for the first token, then the gate fetches for the next unknown key at once and backs off from there', async () => {
+      const g = gate({ deferFirstFetch: true });
+      await expect(unknownKid(g)).resolves.toBeUndefined();
+      g.settled(issuer.url, 'whatever', 'RS256', 'unknown-key');
+      await flood(g, 8);
+      expect(fetchTimes).toEqual([0, 1_000, 3_000, 7_000]);
+    });
+
+    it('when the library could not reach the issuer for the first token, then the next tokens get 503 and the gate tries again after its cool-down', async () => {
+      const g = gate({ deferFirstFetch: true });
+      await expect(unknownKid(g)).resolves.toBeUndefined();
+      g.settled(issuer.url, 'whatever', 'RS256', 'unreachable');
+      const discoveriesBefore = issuer.fetches.discovery;
+      for (let i = 0; i < 9; i++, now += 100) await expect(unknownKid(g)).rejects.toBeInstanceOf(ServiceUnavailableError);
+      expect(issuer.fetches.discovery - discoveriesBefore).toBe(0); // not hammered within the cool-down
+      now += 200;
+      await expect(unknownKid(g)).rejects.toBeInstanceOf(InvalidTokenError); // reachable again: fetched, not there
+      expect(fetchTimes).toEqual([1_100]);
+    });
   });
 });

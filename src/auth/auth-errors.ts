@@ -1,4 +1,4 @@
-import { HttpError } from '../errors.js';
+import { HttpError, ServiceUnavailableError } from '../errors.js';
 
 /** What a native app should do next, so it need not parse the description. */
 export type ClientAction = 'refresh' | 'reauthenticate' | 'fix_request' | 'retry';
@@ -96,6 +96,14 @@ export class UnknownKeyError extends InvalidTokenError {
   constructor() {
     super('The access token is signed with a key this API does not know.');
   }
+}
+
+/** The issuer could not be reached to check a token's key: 503, and the client may retry (not a 401: the token may be fine). */
+export function issuerUnreachable(cause?: unknown): ServiceUnavailableError {
+  return new ServiceUnavailableError('The authorization server could not be reached to check the access token; retry shortly.', {
+    cause,
+    extensions: { action: 'retry' },
+  });
 }
 
 export class InsufficientScopeError extends AuthError {

@@ -1,5 +1,4 @@
-import { ServiceUnavailableError } from '../errors.js';
-import { UnknownKeyError } from './auth-errors.js';
+import { issuerUnreachable, UnknownKeyError } from './auth-errors.js';
 import { fetchJson, jwksUrlOf } from './issuer-metadata.js';
 
 export interface KeyIdGateSettings {
@@ -32,8 +31,8 @@ interface IssuerKeys {
   keys: PublishedKey[] | undefined;
   /** Keys the token library has verified a token with since the gate's last fetch: published too. */
   verified: PublishedKey[];
-  /** Whether the issuer's first token went to the library unfetched (deferFirstFetch), and the window is still open. */
-  deferred: 'never' | 'open' | 'closed';
+  /** While true (from the start, with deferFirstFetch), tokens go to the library unfetched: see `settled`. */
+  deferring: boolean;
   jwksUrl: string | undefined;
   inFlight: Promise<void> | undefined;
   /** No new fetch for an unknown key before this instant. */
@@ -45,11 +44,6 @@ interface IssuerKeys {
   lastFetchFailed: boolean;
 }
 
-const unreachable = (cause?: unknown) =>
-  new ServiceUnavailableError('The authorization server could not be reached to check the access token; retry shortly.', {
-    cause,
-    extensions: { action: 'retry' },
-  });
 const KTY_OF_ALG: Record<string, string> = { RS: 'RSA', PS: 'RSA', ES: 'EC', Ed: 'OKP' };
 /** Issuers sign with a handful of keys at a time; more learned than this, the oldest is forgotten (and refetched). */
 const MAX_VERIFIED_KEYS = 16;
@@ -80,7 +74,7 @@ export class KeyIdGate {
       this.state.set(issuer, {
         keys: undefined,
         verified: [],
-        deferred: 'never',
+        deferring: settings.deferFirstFetch ?? false,
         jwksUrl: undefined,
         inFlight: undefined,
         nextFetchAt: 0,
@@ -102,12 +96,11 @@ export class KeyIdGate {
     const state = this.state.get(issuer)!;
     const wanted = keyNamed(kid, alg);
     if (this.publishes(state, wanted)) return;
-    if (this.settings.deferFirstFetch && state.deferred === 'never') state.deferred = 'open';
-    if (state.deferred === 'open') return; // the library's first fetch answers for this token and the ones with it
+    if (state.deferring) return; // the library's first fetch answers for this token and the ones with it
     if (state.inFlight) await state.inFlight;
     else if (this.now() >= state.nextFetchAt) await this.refresh(issuer, state, wanted);
     if (this.publishes(state, wanted)) return;
-    if (state.lastFetchFailed) throw unreachable();
+    if (state.lastFetchFailed) throw issuerUnreachable();
     throw new UnknownKeyError();
   }
 
@@ -121,8 +114,8 @@ export class KeyIdGate {
     const issuer = this.issuerFor(iss);
     if (!issuer) return;
     const state = this.state.get(issuer)!;
-    if (state.deferred === 'open' && outcome !== 'refused') {
-      state.deferred = 'closed';
+    if (state.deferring && outcome !== 'refused') {
+      state.deferring = false;
       if (outcome === 'unreachable') {
         state.lastFetchFailed = true;
         state.backoffMs = this.settings.minIntervalMs;
@@ -132,7 +125,7 @@ export class KeyIdGate {
     if (outcome !== 'verified') return;
     const key = keyNamed(kid, alg);
     if (this.publishes(state, key)) return;
-    state.verified.push({ ...key, kty: key.alg === undefined ? undefined : KTY_OF_ALG[key.alg.slice(0, 2)] });
+    state.verified.push({ ...key, kty: ktyOf(key.alg) });
     if (state.verified.length > MAX_VERIFIED_KEYS) state.verified.shift();
   }
 
@@ -164,7 +157,7 @@ export class KeyIdGate {
         state.lastFetchFailed = false;
       } catch (error) {
         state.lastFetchFailed = true;
-        throw unreachable(error);
+        throw issuerUnreachable(error);
       } finally {
         // Whatever the outcome, the next fetch waits at least minIntervalMs. Finding the key asked for resets the
         // back-off; not finding it (or not reaching the issuer) doubles it, up to the cap.
@@ -195,11 +188,14 @@ export class KeyIdGate {
   }
 }
 
+/** The key type an algorithm signs with (RS256 → RSA), for tokens that name no `kid`. */
+const ktyOf = (alg: string | undefined) => (alg === undefined ? undefined : KTY_OF_ALG[alg.slice(0, 2)]);
+
 const keyNamed = (kid: unknown, alg: unknown) => ({ kid: typeof kid === 'string' ? kid : undefined, alg: typeof alg === 'string' ? alg : undefined });
 
 /** Whether `keys` has the key jose would pick: by `kid`, or for a token without one, by algorithm. */
 function inKeys(keys: readonly PublishedKey[], wanted: { kid: string | undefined; alg: string | undefined }): boolean {
   if (wanted.kid !== undefined) return keys.some((key) => key.kid === wanted.kid);
-  const kty = wanted.alg === undefined ? undefined : KTY_OF_ALG[wanted.alg.slice(0, 2)];
+  const kty = ktyOf(wanted.alg);
   return keys.some((key) => (key.alg === undefined ? key.kty === kty : key.alg === wanted.alg));
 }

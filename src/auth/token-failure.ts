@@ -1,5 +1,13 @@
-import { ServiceUnavailableError } from '../errors.js';
-import { InvalidDpopProofError, InvalidRequestError, InvalidTokenError, MISSING_CREDENTIALS, UnknownKeyError, type AuthError } from './auth-errors.js';
+import type { ServiceUnavailableError } from '../errors.js';
+import {
+  InvalidDpopProofError,
+  InvalidRequestError,
+  InvalidTokenError,
+  issuerUnreachable,
+  MISSING_CREDENTIALS,
+  UnknownKeyError,
+  type AuthError,
+} from './auth-errors.js';
 
 // The library wraps every verification failure in one error class and keeps only the message,
 // so the message is what tells a bad token from an issuer we cannot reach.
@@ -65,10 +73,7 @@ export function classifyVerificationFailure(error: unknown): AuthError | Service
   if (status === 400) return new InvalidRequestError('The request is malformed (Authorization, DPoP or Host header).');
   if (status === 401 && code === undefined) return MISSING_CREDENTIALS;
   if (ISSUER_UNREACHABLE.some((pattern) => pattern.test(message))) {
-    return new ServiceUnavailableError('The authorization server could not be reached to check the access token; retry shortly.', {
-      cause: error,
-      extensions: { action: 'retry' },
-    });
+    return issuerUnreachable(error);
   }
   if (/no applicable key found|multiple matching keys/i.test(message)) return new UnknownKeyError();
   const claim = /^Unexpected '([a-z_]+)' value$/.exec(message)?.[1];

@@ -1,5 +1,5 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
-import { AuthError, buildChallenge, InvalidTokenError, MissingCredentialsError, schemeOf, type ChallengeSettings, type Scheme } from '../auth/index.js';
+import { AuthError, buildChallenge, schemeOf, type ChallengeSettings, type Scheme } from '../auth/index.js';
 import {
   HttpError,
   MalformedJsonError,
@@ -36,17 +36,16 @@ export type ProblemResponder = (err: unknown, req: Request, res: Response, schem
  */
 export function createProblemResponder(options: ProblemResponderOptions): ProblemResponder {
   const { challenge, resourceMetadataUrl, logger, metrics } = options;
-  // Two refusals are the same error object on every request that gets them: one held by the token cache (a flood of
-  // one forged token), and the answer to missing credentials, which carries no error code. Their challenge is built
-  // once (for a cached refusal, the Bearer one, the scheme it was cached under). Fresh errors are not remembered.
-  const cachedChallenges = new WeakMap<AuthError, { resourceMetadata: string; value: string }>();
+  // The challenge an error answers with, remembered on the error, as its problem body is (problem.ts): the refusals a
+  // flood gets are one object for every request (a cached refusal of a forged token, missing credentials), so theirs
+  // is built once. It depends on the scheme the client used and the metadata URL too; either changing rebuilds it.
+  const challenges = new WeakMap<AuthError, { usedScheme: Scheme | undefined; resourceMetadata: string; value: string }>();
   const challengeFor = (error: AuthError, req: Request, usedScheme: Scheme | undefined): string => {
     const resourceMetadata = resourceMetadataUrl(req);
-    const reusable = error instanceof MissingCredentialsError || (usedScheme === 'bearer' && error instanceof InvalidTokenError && error.permanent);
-    const cached = reusable ? cachedChallenges.get(error) : undefined;
-    if (cached?.resourceMetadata === resourceMetadata) return cached.value;
+    const known = challenges.get(error);
+    if (known !== undefined && known.usedScheme === usedScheme && known.resourceMetadata === resourceMetadata) return known.value;
     const value = buildChallenge(challenge, error, { usedScheme, resourceMetadata });
-    if (reusable) cachedChallenges.set(error, { resourceMetadata, value });
+    challenges.set(error, { usedScheme, resourceMetadata, value });
     return value;
   };
   return (err, req, res, scheme) => {

@@ -1,4 +1,4 @@
-import type { Request, RequestHandler, Response } from 'express';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { RequestHook } from './front-door.js';
 import { HttpError, MethodNotAllowedError, NotFoundError } from '../errors.js';
 
@@ -32,14 +32,19 @@ export function inSequence(...handlers: RequestHandler[]): RequestHandler {
   return handlers.reduceRight((then, first) => (req, res, next) =>
     first(req, res, (error?: unknown) => {
       if (error) return next(error);
-      try {
-        const result: unknown = then(req, res, next);
-        if (isThenable(result)) result.then(undefined, (reason: unknown) => next(reason ?? new Error('Rejected promise')));
-      } catch (thrown) {
-        next(thrown);
-      }
+      runHandler(then, req, res, next);
     }),
   );
+}
+
+/** Calls `handler` as Express calls one: what it throws, or the promise it returns rejects with, goes to `next`. */
+function runHandler(handler: RequestHandler, req: Request, res: Response, next: NextFunction): void {
+  try {
+    const result: unknown = handler(req, res, next);
+    if (isThenable(result)) result.then(undefined, (reason: unknown) => next(reason ?? new Error('Rejected promise')));
+  } catch (thrown) {
+    next(thrown);
+  }
 }
 
 const isThenable = (value: unknown): value is PromiseLike<unknown> =>
@@ -58,20 +63,13 @@ export const notFound: RequestHandler = () => {
  * every route to the error handler first, on each request of a flood.
  */
 export function answeringErrors(respond: (error: unknown, req: Request, res: Response) => void, handler: RequestHandler): RequestHandler {
-  return (req, res, next) => {
-    const answer = (error?: unknown): void => {
+  return (req, res, next) =>
+    runHandler(handler, req, res, (error?: unknown) => {
       // `next('route')` and `next('router')` are routing signals, not errors: Express acts on them.
       if (error === undefined || error === null) next();
       else if (error === 'route' || error === 'router') next(error);
       else respond(error, req, res);
-    };
-    try {
-      const result: unknown = handler(req, res, answer);
-      if (isThenable(result)) result.then(undefined, (reason: unknown) => answer(reason ?? new Error('Rejected promise')));
-    } catch (thrown) {
-      answer(thrown);
-    }
-  };
+    });
 }
 
 /**

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
 import type { RequestHook } from '../http/front-door.js';
-import { REFUSAL } from '../http/request-state.js';
+import { REFUSAL, type ApiResponse } from '../http/request-state.js';
 import { findCaller } from '../auth/index.js';
 import type { Logger } from './logger.js';
 
@@ -19,7 +19,8 @@ interface RequestLine {
   reason?: string;
 }
 
-type WithRefusal = Response & { [REFUSAL]?: string };
+// The field ApiResponse declares (request-state.ts); Express's typings know only their own Response.
+type WithRefusal = Response & Pick<ApiResponse, typeof REFUSAL>;
 
 /** Leaves the reason authentication or authorization refused a request for its log line (one line, not two). */
 export function noteRefusal(res: Response, reason: string): void {

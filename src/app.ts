@@ -10,6 +10,7 @@ import { healthRouter } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
+import { clientKeyOf } from './http/client-address.js';
 import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
 import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
@@ -33,14 +34,22 @@ export interface AppDeps {
 
 const MAX_URL_LENGTH = 2048;
 
+/** The API as Express serves it, and what it holds beyond its requests. */
+export interface Api extends Express {
+  /** Logs what the client-error budget has left out so far and stops watching the issuers' keys (at shutdown). */
+  close(): void;
+}
+
 /** Builds the API. It never listens: `main.ts` (or a test) decides where. */
-export function createApp(deps: AppDeps): Express {
+export function createApp(deps: AppDeps): Api {
   const { config, db, logger, metrics } = deps;
+  // Rate limits and the log's client-error budget count a client by the same key (TRUST_PROXY decides its address).
+  const clientKey = clientKeyOf(config.TRUST_PROXY);
   const limits = {
     windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
     perUser: config.RATE_LIMIT_PER_USER,
     perIp: config.RATE_LIMIT_PER_IP,
-    trustProxy: config.TRUST_PROXY,
+    clientKey,
   };
 
   const respond = createProblemResponder({
@@ -59,6 +68,7 @@ export function createApp(deps: AppDeps): Express {
     onVerification: (outcome) => metrics.tokenVerifications.inc({ outcome }),
   });
   const scopes = new ScopeGuards();
+  const logging = requestLogging(logger, { clientErrorsPerMinute: config.LOG_CLIENT_ERRORS_PER_MINUTE, clientKey });
 
   const notes = new NotesService(new NotesRepository(db, metrics.dbQueryDuration));
 
@@ -79,7 +89,7 @@ export function createApp(deps: AppDeps): Express {
     answeringErrors(
       respond,
       inSequence(
-        frontDoor([requestLogging(logger), measureRequests(metrics), securityHeaders(), noStoreUnder('/v1')]),
+        frontDoor([logging, measureRequests(metrics), securityHeaders(), noStoreUnder('/v1')]),
         ...(config.CORS_ORIGINS ? [corsFor(config.CORS_ORIGINS)] : []),
         limitUrlLength(MAX_URL_LENGTH),
         ...(anonymousLimit ? [anonymousLimit.middleware] : []),
@@ -109,5 +119,10 @@ export function createApp(deps: AppDeps): Express {
 
   app.use(notFound);
   app.use(createErrorHandler(respond));
-  return app;
+  return Object.assign(app, {
+    close() {
+      logging.close();
+      authenticate.close();
+    },
+  });
 }

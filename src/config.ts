@@ -104,6 +104,11 @@ export const configSchema = z.object({
   DATABASE_URL: z.string().min(1).default(path.join('data', 'notes.db')),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /**
+   * Client-error (4xx) lines logged per client address per minute; past it, that address's client errors are counted,
+   * and summed up in one `warn` line a minute. `0` logs every one.
+   */
+  LOG_CLIENT_ERRORS_PER_MINUTE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).default(100),
   /** `production` refuses development defaults. */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });

@@ -88,6 +88,7 @@ shutDownGracefully({
   graceSeconds: config.SHUTDOWN_GRACE_SECONDS,
   logger,
   cleanup: () => {
+    app.close();
     db.close();
     void devIssuer?.close();
   },

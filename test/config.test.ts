@@ -13,6 +13,7 @@ describe('loadConfig', () => {
       CLOCK_TOLERANCE_SECONDS: 5,
       STRICT_RFC9068: false,
       LOG_LEVEL: 'info',
+      LOG_CLIENT_ERRORS_PER_MINUTE: 100,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -35,6 +36,9 @@ describe('loadConfig', () => {
     [{ CLOCK_TOLERANCE_SECONDS: '-1' }, /^Invalid configuration: CLOCK_TOLERANCE_SECONDS /],
     [{ HEAP_GROWING_PERCENT: '-1' }, /^Invalid configuration: HEAP_GROWING_PERCENT /],
     [{ HEAP_GROWING_PERCENT: 'half' }, /^Invalid configuration: HEAP_GROWING_PERCENT must be a number$/],
+    [{ LOG_CLIENT_ERRORS_PER_MINUTE: '-5' }, /^Invalid configuration: LOG_CLIENT_ERRORS_PER_MINUTE /],
+    [{ LOG_CLIENT_ERRORS_PER_MINUTE: 'many' }, /^Invalid configuration: LOG_CLIENT_ERRORS_PER_MINUTE must be a number$/],
+    [{ LOG_CLIENT_ERRORS_PER_MINUTE: '2.5' }, /^Invalid configuration: LOG_CLIENT_ERRORS_PER_MINUTE must be a whole number$/],
   ])('when the environment is %j, then a ConfigError of one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

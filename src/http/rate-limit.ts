@@ -1,7 +1,7 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { ipKeyGenerator, MemoryStore, type Options } from 'express-rate-limit';
+import { MemoryStore, type Options } from 'express-rate-limit';
 import type { Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
 
@@ -21,8 +21,8 @@ export interface RateLimitSettings {
   windowSeconds: number;
   perUser: number;
   perIp: number;
-  /** Express's `trust proxy` setting (TRUST_PROXY), which decides a request's client address. */
-  trustProxy: boolean | number | string;
+  /** The key a request's client is counted under by its address (clientKeyOf, which TRUST_PROXY decides). */
+  clientKey: (req: Request) => string;
 }
 
 /** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
@@ -96,7 +96,7 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
   return { count };
 }
 
-/** How many keys' policy headers, and addresses' keys, are remembered before starting afresh. */
+/** How many keys' policy headers are remembered before starting afresh. */
 const MAX_REMEMBERED_KEYS = 10_000;
 
 /**
@@ -111,28 +111,14 @@ export function limitAnonymous(settings: RateLimitSettings): {
   countRefused: (req: Request, res: Response) => HttpError | undefined;
 } {
   const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
-  // An IPv6 client counts by its /56 (ipKeyGenerator), which takes parsing the address twice: remembered per address
-  // (bounded), as a flood of refused tokens comes from few addresses and each of its requests would pay it again.
-  const keys = new Map<string, string>();
-  // Trusting no proxy, Express's req.ip is the connection's address, reached by parsing X-Forwarded-For first.
-  const trustsNoProxy = settings.trustProxy === false || settings.trustProxy === 0;
-  const addressOf = (req: Request): string => {
-    const ip = (trustsNoProxy ? req.socket.remoteAddress : req.ip) ?? 'unknown';
-    let key = keys.get(ip);
-    if (key === undefined) {
-      if (keys.size >= MAX_REMEMBERED_KEYS) keys.clear();
-      key = ipKeyGenerator(ip);
-      keys.set(ip, key);
-    }
-    return key;
-  };
+  const { clientKey } = settings;
   const middleware: RequestHandler = (req, res, next) => {
     if (req.headers.authorization === undefined && !isPreflight(req) && !PROBES.has(req.path.replace(/\/+$/, ''))) {
-      return next(counter.count(res, addressOf(req)));
+      return next(counter.count(res, clientKey(req)));
     }
     next();
   };
-  return { middleware, countRefused: (req, res) => counter.count(res, addressOf(req)) };
+  return { middleware, countRefused: (req, res) => counter.count(res, clientKey(req)) };
 }
 
 // A browser asks before a cross-origin call (Fetch standard, CORS protocol); the CORS middleware answers it.

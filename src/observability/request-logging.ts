@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { RequestHook } from '../http/front-door.js';
 import { REFUSAL, type ApiResponse } from '../http/request-state.js';
 import { findCaller } from '../auth/index.js';
+import { ClientErrorLogBudget } from './client-error-log-budget.js';
 import type { Logger } from './logger.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
@@ -38,17 +39,31 @@ export function loggableUrl(url: string): string {
   return url.includes('=') ? url.replace(URL_CREDENTIALS, '$1[redacted]') : url;
 }
 
+export interface RequestLoggingOptions {
+  /** Client-error lines logged per client address per minute (ClientErrorLogBudget); 0 logs every one. */
+  clientErrorsPerMinute: number;
+  /** The key a request's client is counted under (http/client-address.ts). */
+  clientKey: (req: Request) => string;
+}
+
 /**
  * Gives every request an id (`X-Request-Id`) and writes one JSON line when its response is finished: method,
  * URL, route pattern, status, latency, request id, and `sub`/`client_id` when the token was valid. No header is
- * logged, so `Authorization`, `DPoP` and cookies cannot leak. Server faults are logged at `error`.
+ * logged, so `Authorization`, `DPoP` and cookies cannot leak. Server faults are logged at `error`. Client errors
+ * (4xx) are logged up to a budget per client address (ClientErrorLogBudget); `close` logs what the budget left out.
  *
  * One `logger.info` call per request and no child logger: this runs on every request (see docs/benchmarks.md).
  */
-export function requestLogging(logger: Logger): RequestHook {
+export function requestLogging(logger: Logger, options: RequestLoggingOptions): RequestHook & { close(): void } {
   // The request line is built only from fields that cannot hold a credential (the URL is cleaned by loggableUrl,
   // no header is read), so it skips the redaction pass that every other log line gets; it runs on every request.
   const accessLog = logger.child({}, { redact: { paths: [] } });
+  // Below `info` nothing but server faults is logged, so there is nothing to budget.
+  const budget =
+    options.clientErrorsPerMinute > 0 && logger.isLevelEnabled('info')
+      ? new ClientErrorLogBudget({ perWindow: options.clientErrorsPerMinute, logger })
+      : undefined;
+  const { clientKey } = options;
   return {
     onRequest(req, res) {
       const id = requestIdOf(req);
@@ -56,8 +71,9 @@ export function requestLogging(logger: Logger): RequestHook {
       res.setHeader('X-Request-Id', id);
     },
     onFinish(req, res, elapsedMs) {
-      const caller = findCaller(req);
       const status = res.statusCode;
+      if (budget !== undefined && status >= 400 && status < 500 && !budget.admit(clientKey(req), status)) return;
+      const caller = findCaller(req);
       const line: RequestLine = {
         req: { id: (req as Request & { id: string }).id, method: req.method, url: loggableUrl(req.originalUrl) },
         res: { status },
@@ -74,6 +90,9 @@ export function requestLogging(logger: Logger): RequestHook {
         line.reason = refusal;
         accessLog.info(line, 'request refused');
       } else accessLog.info(line, 'request completed');
+    },
+    close() {
+      budget?.flush();
     },
   };
 }

@@ -74,3 +74,77 @@ describe('request logs', () => {
     expect(api.logs()).not.toContain('secret-cookie');
   });
 });
+
+describe('the client-error log budget', () => {
+  const parse = (logs: string): LogLine[] =>
+    logs
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as LogLine);
+  const requestLines = (all: LogLine[]) => all.filter((line) => ['request completed', 'request refused'].includes(line.msg));
+  const summaries = (all: LogLine[]) => all.filter((line) => line.msg.startsWith('client errors not logged'));
+
+  it('when one address sends more client errors than LOG_CLIENT_ERRORS_PER_MINUTE, then that many are logged, every success is, and one warn line sums up the rest', async () => {
+    const limited = await startApi(issuer, { LOG_CLIENT_ERRORS_PER_MINUTE: '3' });
+    const valid = await issuer.mint({ sub: 'auth0|budget' });
+    const forged = await issuer.mint({ aud: 'https://other.example' });
+    const statuses: number[] = [];
+    try {
+      for (const call of [
+        () => limited.request().get('/v1/me').auth(forged, { type: 'bearer' }),
+        () => limited.request().get('/v1/me').auth(forged, { type: 'bearer' }),
+        () => limited.request().get('/v1/me').auth(forged, { type: 'bearer' }),
+        () => limited.request().get('/no/such/route'),
+        () => limited.request().get('/v1/me').auth(valid, { type: 'bearer' }),
+        () => limited.request().get('/v1/me').auth(forged, { type: 'bearer' }),
+        () => limited.request().get('/no/such/route'),
+        () => limited.request().get('/v1/me').auth(valid, { type: 'bearer' }),
+      ]) {
+        statuses.push((await call()).status);
+      }
+      expect(statuses).toEqual([401, 401, 401, 404, 200, 401, 404, 200]);
+      // Nothing is summed up before the minute ends.
+      expect(summaries(parse(limited.logs()))).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+    const all = parse(limited.logs());
+    expect(requestLines(all).map((line) => (line.res as { status: number }).status)).toEqual([401, 401, 401, 200, 200]);
+    // Closing the app (shutdown) logs what the minute so far left out.
+    expect(summaries(all)).toEqual([
+      expect.objectContaining({
+        level: 40,
+        client_address: '127.0.0.1',
+        unlogged: 3,
+        statuses: { '401': 1, '404': 2 },
+        window_seconds: 60,
+        per_window: 3,
+      }),
+    ]);
+  });
+
+  it('when a flooding client is behind the trusted proxy, then other clients of that proxy are still logged, each by its own address', async () => {
+    const limited = await startApi(issuer, { LOG_CLIENT_ERRORS_PER_MINUTE: '2', TRUST_PROXY: '1' });
+    try {
+      for (let i = 0; i < 5; i += 1) await limited.request().get('/no/such/route').set('X-Forwarded-For', '203.0.113.7');
+      for (let i = 0; i < 2; i += 1) await limited.request().get('/no/such/route').set('X-Forwarded-For', '198.51.100.9');
+    } finally {
+      await limited.close();
+    }
+    const all = parse(limited.logs());
+    expect(requestLines(all)).toHaveLength(4);
+    expect(summaries(all)).toEqual([expect.objectContaining({ client_address: '203.0.113.7', unlogged: 3, statuses: { '404': 3 } })]);
+  });
+
+  it('when LOG_CLIENT_ERRORS_PER_MINUTE is 0, then every client error is logged and nothing is summed up', async () => {
+    const unlimited = await startApi(issuer, { LOG_CLIENT_ERRORS_PER_MINUTE: '0' });
+    try {
+      for (let i = 0; i < 4; i += 1) expect((await unlimited.request().get('/no/such/route')).status).toBe(404);
+    } finally {
+      await unlimited.close();
+    }
+    const all = parse(unlimited.logs());
+    expect(requestLines(all)).toHaveLength(4);
+    expect(summaries(all)).toEqual([]);
+  });
+});

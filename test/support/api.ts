@@ -83,6 +83,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     async close() {
       stopObserving();
       await running.close();
+      app.close();
       db.close();
       fs.rmSync(folder, { recursive: true, force: true });
       const violations = conformance.violations();

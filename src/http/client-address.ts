@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { ipKeyGenerator } from 'express-rate-limit';
+import { CLIENT_KEY, type ApiRequest } from './request-state.js';
 
 /** How many addresses' keys are remembered before starting afresh. */
 const MAX_REMEMBERED_ADDRESSES = 10_000;
@@ -16,7 +17,11 @@ export function clientKeyOf(trustProxy: boolean | number | string): (req: Reques
   const keys = new Map<string, string>();
   // Trusting no proxy, Express's req.ip is the connection's address, reached by parsing X-Forwarded-For first.
   const trustsNoProxy = trustProxy === false || trustProxy === 0;
+  // A refused request asks twice (its address's rate limit, then its log line): the key is kept on the request, as
+  // behind a proxy finding the address means parsing X-Forwarded-For.
   return (req) => {
+    const keyed = req as Request & Pick<ApiRequest, typeof CLIENT_KEY>;
+    if (keyed[CLIENT_KEY] !== undefined) return keyed[CLIENT_KEY];
     const ip = (trustsNoProxy ? req.socket.remoteAddress : req.ip) ?? 'unknown';
     let key = keys.get(ip);
     if (key === undefined) {
@@ -24,6 +29,7 @@ export function clientKeyOf(trustProxy: boolean | number | string): (req: Reques
       key = ipKeyGenerator(ip);
       keys.set(ip, key);
     }
+    keyed[CLIENT_KEY] = key;
     return key;
   };
 }

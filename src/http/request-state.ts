@@ -15,11 +15,14 @@ export const CALLER = Symbol('caller');
 export const STARTED = Symbol('started');
 /** Why authentication or authorization refused the request, for its log line (observability/request-logging.ts). */
 export const REFUSAL = Symbol('refusal');
+/** The key the request's client is counted under, once found (http/client-address.ts). */
+export const CLIENT_KEY = Symbol('client key');
 
 export class ApiRequest extends http.IncomingMessage {
   /** The request id (`X-Request-Id`), set by request logging. */
   id: string | undefined = undefined;
   [CALLER]: Caller | undefined = undefined;
+  [CLIENT_KEY]: string | undefined = undefined;
   // Set by Express (application.js) and its router (index.js, lib/route.js, parseurl's caches). Never its getters
   // (`query`, `path`, `ip`…): an own field would hide them.
   res: unknown = undefined;

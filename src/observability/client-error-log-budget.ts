@@ -6,9 +6,8 @@ const OTHER_ADDRESSES = '*';
 
 interface AddressCount {
   logged: number;
-  unlogged: number;
-  /** Statuses of the lines left out, and how many of each. */
-  statuses: Record<string, number>;
+  /** The lines left out, by status (their total is derived for the summary). */
+  unloggedByStatus: Record<string, number>;
 }
 
 export interface ClientErrorLogBudgetOptions {
@@ -56,7 +55,7 @@ export class ClientErrorLogBudget {
       const key = this.counts.size < MAX_ADDRESSES ? address : OTHER_ADDRESSES;
       count = this.counts.get(key);
       if (count === undefined) {
-        count = { logged: 0, unlogged: 0, statuses: {} };
+        count = { logged: 0, unloggedByStatus: {} };
         this.counts.set(key, count);
       }
     }
@@ -64,8 +63,7 @@ export class ClientErrorLogBudget {
       count.logged += 1;
       return true;
     }
-    count.unlogged += 1;
-    count.statuses[status] = (count.statuses[status] ?? 0) + 1;
+    count.unloggedByStatus[status] = (count.unloggedByStatus[status] ?? 0) + 1;
     if (this.timer === undefined) {
       this.timer = setTimeout(() => this.endWindow(this.now()), Math.max(0, this.windowEnds - now));
       this.timer.unref();
@@ -82,7 +80,8 @@ export class ClientErrorLogBudget {
     clearTimeout(this.timer);
     this.timer = undefined;
     const windowSeconds = this.windowMs / 1000;
-    for (const [address, { unlogged, statuses }] of this.counts) {
+    for (const [address, { unloggedByStatus: statuses }] of this.counts) {
+      const unlogged = Object.values(statuses).reduce((sum, n) => sum + n, 0);
       if (unlogged === 0) continue;
       this.logger.warn(
         { client_address: address, unlogged, statuses, window_seconds: windowSeconds, per_window: this.perWindow },

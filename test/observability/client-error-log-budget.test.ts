@@ -1,26 +1,16 @@
-import { Writable } from 'node:stream';
 import { describe, expect, it } from '@jest/globals';
 import { ClientErrorLogBudget } from '../../src/observability/client-error-log-budget.js';
 import { createLogger } from '../../src/observability/logger.js';
+import { captureLog, parseLogLines, type LogLine } from '../support/log-capture.js';
 
-type Summary = { level: number; msg: string; client_address: string; unlogged: number; statuses: Record<string, number> };
+type Summary = LogLine & { client_address: string; unlogged: number; statuses: Record<string, number> };
 
 /** A budget on a controlled clock, writing to a real pino logger whose lines the test reads. */
 function budgetOf(perWindow: number, windowMs = 60_000) {
-  let logged = '';
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged += chunk.toString();
-      done();
-    },
-  });
+  const log = captureLog();
   const clock = { now: 1_000_000 };
-  const budget = new ClientErrorLogBudget({ perWindow, windowMs, logger: createLogger('info', sink), now: () => clock.now });
-  const summaries = (): Summary[] =>
-    logged
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as Summary);
+  const budget = new ClientErrorLogBudget({ perWindow, windowMs, logger: createLogger('info', log.stream), now: () => clock.now });
+  const summaries = () => parseLogLines(log.text()) as Summary[];
   return { budget, clock, summaries };
 }
 

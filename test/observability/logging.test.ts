@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../support/api.js';
+import { parseLogLines, type LogLine } from '../support/log-capture.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
 let issuer: TestIssuer;
@@ -13,13 +14,7 @@ afterAll(async () => {
   await issuer.close();
 });
 
-type LogLine = Record<string, unknown> & { msg: string; level: number };
-const lines = (): LogLine[] =>
-  api
-    .logs()
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => JSON.parse(line) as LogLine);
+const lines = (): LogLine[] => parseLogLines(api.logs());
 const requestLine = (requestId: string) =>
   lines().find((line) => ['request completed', 'request refused'].includes(line.msg) && (line.req as { id: string }).id === requestId);
 
@@ -76,11 +71,6 @@ describe('request logs', () => {
 });
 
 describe('the client-error log budget', () => {
-  const parse = (logs: string): LogLine[] =>
-    logs
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => JSON.parse(line) as LogLine);
   const requestLines = (all: LogLine[]) => all.filter((line) => ['request completed', 'request refused'].includes(line.msg));
   const summaries = (all: LogLine[]) => all.filter((line) => line.msg.startsWith('client errors not logged'));
 
@@ -104,11 +94,11 @@ describe('the client-error log budget', () => {
       }
       expect(statuses).toEqual([401, 401, 401, 404, 200, 401, 404, 200]);
       // Nothing is summed up before the minute ends.
-      expect(summaries(parse(limited.logs()))).toEqual([]);
+      expect(summaries(parseLogLines(limited.logs()))).toEqual([]);
     } finally {
       await limited.close();
     }
-    const all = parse(limited.logs());
+    const all = parseLogLines(limited.logs());
     expect(requestLines(all).map((line) => (line.res as { status: number }).status)).toEqual([401, 401, 401, 200, 200]);
     // Closing the app (shutdown) logs what the minute so far left out.
     expect(summaries(all)).toEqual([
@@ -131,7 +121,7 @@ describe('the client-error log budget', () => {
     } finally {
       await limited.close();
     }
-    const all = parse(limited.logs());
+    const all = parseLogLines(limited.logs());
     expect(requestLines(all)).toHaveLength(4);
     expect(summaries(all)).toEqual([expect.objectContaining({ client_address: '203.0.113.7', unlogged: 3, statuses: { '404': 3 } })]);
   });
@@ -143,7 +133,7 @@ describe('the client-error log budget', () => {
     } finally {
       await unlimited.close();
     }
-    const all = parse(unlimited.logs());
+    const all = parseLogLines(unlimited.logs());
     expect(requestLines(all)).toHaveLength(4);
     expect(summaries(all)).toEqual([]);
   });

@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createKeysProbe } from '../../src/auth/issuer-probe.js';
@@ -11,6 +10,7 @@ import { startServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { observeIssuerFetches } from '../../src/observability/issuer-fetch-metrics.js';
+import { captureLog } from './log-capture.js';
 import { loadSpecConformance } from './spec-conformance.js';
 
 export interface TestApi {
@@ -53,13 +53,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     NODE_ENV: 'test',
     ...env,
   });
-  let logged = '';
-  const logSink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged += chunk.toString();
-      done();
-    },
-  });
+  const log = captureLog();
   const db = openDatabase(config.DATABASE_URL);
   const metrics = createMetrics({ defaultMetrics: false });
   const stopObserving = observeIssuerFetches(metrics, config.ISSUER_BASE_URL!);
@@ -68,7 +62,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     config,
     issuers: config.ISSUER_BASE_URL!,
     db,
-    logger: createLogger(config.LOG_LEVEL, logSink),
+    logger: createLogger(config.LOG_LEVEL, log.stream),
     keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
   });
   const conformance = await loadSpecConformance();
@@ -79,7 +73,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     request: () => request(running.url),
     db,
     metrics,
-    logs: () => logged,
+    logs: log.text,
     async close() {
       stopObserving();
       await running.close();

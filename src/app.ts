@@ -6,7 +6,7 @@ import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
 import { docsRouter } from './docs/docs.router.js';
-import { healthRouter } from './health/health.router.js';
+import { healthRouter, sqliteCheck } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
@@ -105,7 +105,7 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ db, keysProbe: deps.keysProbe }));
+  app.use(healthRouter({ checks: [sqliteCheck(db), { name: 'keys', ready: deps.keysProbe }] }));
   app.use(docsRouter());
   app.use(
     resourceMetadataRouter({

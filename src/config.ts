@@ -47,6 +47,12 @@ export const configSchema = z.object({
   JWKS_COOLDOWN_MS: z.coerce.number({ message: 'must be a number' }).int().min(0).max(3_600_000).default(1_000),
   /** Longest wait between key-set fetches while tokens keep naming keys the issuer does not publish. */
   JWKS_MAX_BACKOFF_MS: z.coerce.number({ message: 'must be a number' }).int().min(0).max(3_600_000).default(30_000),
+  /**
+   * The API's external origin (`https://api.example.com`), the only source of the absolute URLs it sends (resource
+   * metadata, challenges, the docs page); never taken from a request's `Host`. Default: the origin of `AUDIENCE` when
+   * that is an http(s) URL, else `http://HOST:PORT`.
+   */
+  PUBLIC_URL: httpUrl.transform((value) => new URL(value).origin).optional(),
   /** Port the API listens on. */
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */
@@ -113,7 +119,7 @@ export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
 });
 
-export type Config = Readonly<z.output<typeof configSchema>>;
+export type Config = Readonly<Omit<z.output<typeof configSchema>, 'PUBLIC_URL'> & { PUBLIC_URL: string }>;
 
 /** Thrown when the environment does not describe a valid configuration; its message is one line. */
 export class ConfigError extends Error {
@@ -141,7 +147,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.JWKS_URI && (parsed.data.ISSUER_BASE_URL?.length ?? 0) > 1) {
     throw new ConfigError('Invalid configuration: JWKS_URI works with one issuer only; with several, each is discovered');
   }
-  return Object.freeze(parsed.data);
+  return Object.freeze({ ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data) });
+}
+
+function defaultPublicUrl(config: { AUDIENCE: string; HOST: string; PORT: number }): string {
+  if (/^https?:\/\//i.test(config.AUDIENCE) && URL.canParse(config.AUDIENCE)) return new URL(config.AUDIENCE).origin;
+  return new URL(`http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`).origin;
 }
 
 /** Reads a `.env` file beside the process, when there is one, without overriding the real environment. */

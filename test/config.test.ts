@@ -4,6 +4,13 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, configSchema, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
+  it('when PUBLIC_URL is unset, then it is the origin of an http(s) AUDIENCE, else http://HOST:PORT', () => {
+    expect(loadConfig({ AUDIENCE: 'https://api.example.com/notes' }).PUBLIC_URL).toBe('https://api.example.com');
+    expect(loadConfig({ AUDIENCE: 'urn:notes', HOST: '0.0.0.0', PORT: '8080' }).PUBLIC_URL).toBe('http://0.0.0.0:8080');
+    expect(loadConfig({ AUDIENCE: 'urn:notes', PUBLIC_URL: 'https://Notes.Example.com/' }).PUBLIC_URL).toBe('https://notes.example.com');
+    expect(() => loadConfig({ PUBLIC_URL: 'ftp://x' })).toThrow(/^Invalid configuration: PUBLIC_URL must be an http\(s\) URL$/);
+  });
+
   it('when only the issuer is given, then every default is filled in and the result is frozen', () => {
     const config = loadConfig({ ISSUER_BASE_URL: 'https://tenant.example.auth0.com/' });
     expect(config).toMatchObject({

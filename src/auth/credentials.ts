@@ -30,6 +30,10 @@ export function readCredentials(req: Request, dpop: DpopMode): Credentials {
         : 'The request presents an access token more than once (Authorization header and URL).',
     );
   }
+  // Node keeps the first Authorization header and drops the rest; a proxy in front may have read another one.
+  if (header !== undefined && authorizationHeaderCount(req.rawHeaders) > 1) {
+    throw new InvalidRequestError('The request presents more than one Authorization header; send exactly one credential.');
+  }
   if (header === undefined || header.trim() === '') {
     if (req.headers.dpop !== undefined) throw new InvalidRequestError('A DPoP proof was sent without an access token.');
     throw MISSING_CREDENTIALS;
@@ -52,6 +56,19 @@ export function readCredentials(req: Request, dpop: DpopMode): Credentials {
     throw new InvalidRequestError('A DPoP proof was sent with the Bearer scheme; use "Authorization: DPoP <token>".');
   }
   return { scheme: scheme as Scheme, token };
+}
+
+/**
+ * How many Authorization header lines the request has (names are case-insensitive). One pass over the raw header
+ * list, made only for requests that have the header at all; comparing the length first keeps most names at one test.
+ */
+function authorizationHeaderCount(rawHeaders: readonly string[]): number {
+  let count = 0;
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') count++;
+  }
+  return count;
 }
 
 function hasQueryToken(req: Request): boolean {

@@ -54,7 +54,7 @@ export function createApp(deps: AppDeps): Api {
 
   const respond = createProblemResponder({
     challenge: { realm: config.AUTH_REALM, dpop: config.DPOP, dpopAlgs: DPOP_ALGS },
-    resourceMetadataUrl: resourceMetadataUrlFor(config.AUDIENCE),
+    resourceMetadataUrl: resourceMetadataUrlFor(config.AUDIENCE, config.PUBLIC_URL),
     logger,
     metrics,
   });
@@ -111,6 +111,7 @@ export function createApp(deps: AppDeps): Api {
     resourceMetadataRouter({
       resource: config.AUDIENCE,
       resourceName: config.RESOURCE_NAME,
+      publicUrl: config.PUBLIC_URL,
       issuers: deps.issuers,
       scopes,
       dpop: config.DPOP,

@@ -1,4 +1,4 @@
-import { Router, type Request } from 'express';
+import { Router } from 'express';
 import { sendJson } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
 import { DPOP_ALGS, type DpopMode } from './challenge.js';
@@ -6,30 +6,28 @@ import type { ScopeGuards } from './guards.js';
 
 const WELL_KNOWN = '/.well-known/oauth-protected-resource';
 
-/** The resource identifier's own path, when it has one (`https://api.example.com/notes` → `/notes`). */
+/** The resource identifier's own path, when it is an http(s) URL with one (`https://api.example.com/notes` → `/notes`). */
 function identifierPath(resource: string): string {
-  if (!URL.canParse(resource)) return '';
+  // `urn:example:api` parses too, with `example:api` as its path: not one to put after the well-known path.
+  if (!/^https?:\/\//i.test(resource) || !URL.canParse(resource)) return '';
   const { pathname } = new URL(resource);
   return pathname.replace(/\/+$/, '');
 }
 
 /**
- * Where clients find the metadata (RFC 9728 §3.1): the well-known path inserted between the identifier's host
- * and its path. When the identifier is not a URL, the API's own origin stands in for it. Worked out once per
- * resource, not per request: every 401 carries it, so it is on the refusal path.
+ * Where clients find the metadata (RFC 9728 §3.1): the well-known path, followed by the identifier's own path, on the
+ * API's public origin (`PUBLIC_URL`: the identifier's origin unless configured otherwise). Never built from a request's
+ * `Host` or `X-Forwarded-*`: every 401 carries it, and a response that echoed them could be cached for others.
  */
-export function resourceMetadataUrlFor(resource: string): (req: Request) => string {
-  const suffix = `${WELL_KNOWN}${identifierPath(resource)}`;
-  if (/^https?:\/\//.test(resource) && URL.canParse(resource)) {
-    const url = `${new URL(resource).origin}${suffix}`;
-    return () => url;
-  }
-  return (req) => `${req.protocol}://${req.get('host')}${suffix}`;
+export function resourceMetadataUrlFor(resource: string, publicUrl: string): string {
+  return `${new URL(publicUrl).origin}${WELL_KNOWN}${identifierPath(resource)}`;
 }
 
 export interface ResourceMetadataOptions {
   resource: string;
   resourceName: string;
+  /** The API's public origin (`PUBLIC_URL`), the only source of the absolute URLs in the document. */
+  publicUrl: string;
   issuers: readonly string[];
   scopes: ScopeGuards;
   dpop: DpopMode;
@@ -42,10 +40,11 @@ export interface ResourceMetadataOptions {
 export function resourceMetadataRouter(options: ResourceMetadataOptions): Router {
   const router = Router();
   const paths = [...new Set([WELL_KNOWN, `${WELL_KNOWN}${identifierPath(options.resource)}`])];
+  const documentation = `${new URL(options.publicUrl).origin}/docs`;
   for (const path of paths) {
     router
       .route(path)
-      .get((req, res) => {
+      .get((_req, res) => {
         res.setHeader('Cache-Control', 'public, max-age=3600');
         sendJson(res, {
           resource: options.resource,
@@ -53,7 +52,7 @@ export function resourceMetadataRouter(options: ResourceMetadataOptions): Router
           authorization_servers: options.issuers,
           scopes_supported: options.scopes.supported,
           bearer_methods_supported: ['header'],
-          resource_documentation: `${req.protocol}://${req.get('host')}/docs`,
+          resource_documentation: documentation,
           ...(options.dpop === 'disabled'
             ? {}
             : { dpop_signing_alg_values_supported: DPOP_ALGS, dpop_bound_access_tokens_required: options.dpop === 'required' }),

@@ -18,8 +18,8 @@ const DATABASE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|
 
 export interface ProblemResponderOptions {
   challenge: ChallengeSettings;
-  /** The protected resource metadata URL every 401 points at (RFC 9728 §5.1). */
-  resourceMetadataUrl: (req: Request) => string;
+  /** The protected resource metadata URL every 401 points at (RFC 9728 §5.1), from the configuration. */
+  resourceMetadataUrl: string;
   logger: Logger;
   metrics: Metrics;
 }
@@ -38,14 +38,13 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
   const { challenge, resourceMetadataUrl, logger, metrics } = options;
   // The challenge an error answers with, remembered on the error, as its problem body is (problem.ts): the refusals a
   // flood gets are one object for every request (a cached refusal of a forged token, missing credentials), so theirs
-  // is built once. It depends on the scheme the client used and the metadata URL too; either changing rebuilds it.
-  const challenges = new WeakMap<AuthError, { usedScheme: Scheme | undefined; resourceMetadata: string; value: string }>();
-  const challengeFor = (error: AuthError, req: Request, usedScheme: Scheme | undefined): string => {
-    const resourceMetadata = resourceMetadataUrl(req);
+  // is built once. It depends on the scheme the client used too; a different one rebuilds it.
+  const challenges = new WeakMap<AuthError, { usedScheme: Scheme | undefined; value: string }>();
+  const challengeFor = (error: AuthError, usedScheme: Scheme | undefined): string => {
     const known = challenges.get(error);
-    if (known !== undefined && known.usedScheme === usedScheme && known.resourceMetadata === resourceMetadata) return known.value;
-    const value = buildChallenge(challenge, error, { usedScheme, resourceMetadata });
-    challenges.set(error, { usedScheme, resourceMetadata, value });
+    if (known !== undefined && known.usedScheme === usedScheme) return known.value;
+    const value = buildChallenge(challenge, error, { usedScheme, resourceMetadata: resourceMetadataUrl });
+    challenges.set(error, { usedScheme, value });
     return value;
   };
   return (err, req, res, scheme) => {
@@ -61,7 +60,7 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
       res.destroy();
       return;
     }
-    if (error instanceof AuthError) res.setHeader('WWW-Authenticate', challengeFor(error, req, scheme ?? schemeOf(req.headers.authorization)));
+    if (error instanceof AuthError) res.setHeader('WWW-Authenticate', challengeFor(error, scheme ?? schemeOf(req.headers.authorization)));
     sendProblem(req, res, error);
   };
 }

@@ -25,7 +25,7 @@ describe('GET /.well-known/oauth-protected-resource (RFC 9728)', () => {
       authorization_servers: [issuer.url],
       scopes_supported: ['delete:notes', 'read:notes', 'write:notes'],
       bearer_methods_supported: ['header'],
-      resource_documentation: `${api.url}/docs`,
+      resource_documentation: 'https://notes.example.test/docs',
       dpop_signing_alg_values_supported: expect.arrayContaining(['ES256', 'RS256']),
       dpop_bound_access_tokens_required: false,
     });

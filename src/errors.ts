@@ -67,6 +67,9 @@ export interface FieldError {
   parameter?: string;
 }
 
+/** The detail of a field whose text is not Unicode: a lone surrogate escaped in JSON, or bytes that are not UTF-8. */
+export const NOT_UNICODE_DETAIL = 'must be well-formed Unicode text (UTF-8, no lone surrogates)';
+
 export class ValidationError extends HttpError {
   constructor(errors: FieldError[]) {
     super({

@@ -1,14 +1,32 @@
 import { z } from 'zod';
-import { ValidationError, type FieldError } from '../errors.js';
+import { NOT_UNICODE_DETAIL, ValidationError, type FieldError } from '../errors.js';
 
-/** A length in characters (Unicode code points), not UTF-16 units, as a person would count them. */
+declare global {
+  interface String {
+    /** ES2024 (Node 20): false when the string holds a lone surrogate, which no UTF-8 store can keep. */
+    isWellFormed(): boolean;
+  }
+}
+
+/** Control characters (Unicode Cc: C0, DEL, C1) other than tab, line feed and carriage return. */
+const CONTROL_CHARACTER = /[^\P{Cc}\t\n\r]/u;
+
+/**
+ * Text stored exactly as sent: well-formed Unicode only, since a lone surrogate would be stored as U+FFFD and read back
+ * altered. A length in characters (Unicode code points), not UTF-16 units, as a person would count them.
+ */
 const text = (min: number, max: number) =>
-  z.string({ message: 'must be a string' }).refine((value) => {
-    const length = [...value].length;
-    return length >= min && length <= max;
-  }, min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`);
+  z
+    .string({ message: 'must be a string' })
+    .refine((value) => value.isWellFormed(), { message: NOT_UNICODE_DETAIL, abort: true })
+    .refine((value) => {
+      const length = [...value].length;
+      return length >= min && length <= max;
+    }, min > 0 ? `must be ${min} to ${max} characters` : `must be at most ${max} characters`);
 
-const title = text(1, 200).refine((value) => value.trim() !== '', 'must not be blank');
+const title = text(1, 200)
+  .refine((value) => value.trim() !== '', 'must not be blank')
+  .refine((value) => !CONTROL_CHARACTER.test(value), 'must not contain control characters other than tab, line feed and carriage return');
 const body = text(0, 10_000);
 
 export const noteCreateSchema = z.strictObject({ title, body: body.default('') });

@@ -70,6 +70,16 @@ export const configSchema = z.object({
   DPOP_PROOF_MAX_AGE_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(3600).default(300),
   /** How many DPoP proof ids the replay store keeps at most (oldest forgotten first). */
   DPOP_REPLAY_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(100).max(10_000_000).default(100_000),
+  /**
+   * DPoP server nonces (RFC 9449 §9): `required` refuses a proof without a current nonce from this API (401
+   * `use_dpop_nonce` with a `DPoP-Nonce` header), so a proof cannot be made in advance; `off` (default) does not ask.
+   */
+  DPOP_NONCE: z.enum(['off', 'required']).default('off'),
+  /**
+   * The secret DPoP nonces are derived from (HMAC over a time step), at least 32 characters; replicas that share it
+   * accept each other's nonces. Unset: a random secret per process, which replicas do not share. Never logged.
+   */
+  DPOP_NONCE_SECRET: z.string().min(32, 'must be at least 32 characters (e.g. openssl rand -base64 32)').optional(),
   /** Step-up (RFC 9470): deleting a note needs a login (`auth_time`) at most this many seconds old. */
   STEP_UP_MAX_AGE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).optional(),
   /** Step-up (RFC 9470): deleting a note needs one of these `acr` values, space- or comma-separated. */
@@ -146,6 +156,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (parsed.data.JWKS_URI && (parsed.data.ISSUER_BASE_URL?.length ?? 0) > 1) {
     throw new ConfigError('Invalid configuration: JWKS_URI works with one issuer only; with several, each is discovered');
+  }
+  if (parsed.data.DPOP_NONCE === 'required' && parsed.data.DPOP === 'disabled') {
+    throw new ConfigError('Invalid configuration: DPOP_NONCE=required needs DPOP=allowed or DPOP=required');
   }
   return Object.freeze({ ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data) });
 }

@@ -9,7 +9,8 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'insufficient_user_authentication'
-  | 'invalid_dpop_proof';
+  | 'invalid_dpop_proof'
+  | 'use_dpop_nonce';
 
 interface AuthErrorOptions {
   status: number;
@@ -127,6 +128,26 @@ export class InvalidDpopProofError extends AuthError {
     super({ status: 401, code: 'invalid_dpop_proof', slug: 'invalid-dpop-proof', title: 'Invalid DPoP Proof', description, action: 'fix_request' });
   }
 }
+
+/** A DPoP proof without the server's current nonce, when this API requires one (RFC 9449 §9). */
+export class UseDpopNonceError extends AuthError {
+  constructor() {
+    super({
+      status: 401,
+      code: 'use_dpop_nonce',
+      slug: 'use-dpop-nonce',
+      title: 'Use DPoP Nonce',
+      description: 'This API requires a DPoP proof with its current nonce: make a new proof with the nonce of the DPoP-Nonce header.',
+      action: 'retry',
+    });
+  }
+}
+
+/**
+ * The answer to every proof without a current nonce: it says nothing about the request (the nonce itself is a
+ * header set per response), so, as for missing credentials, one object whose challenge and body are built once.
+ */
+export const USE_DPOP_NONCE = new UseDpopNonceError();
 
 /** The token is valid, but the login behind it is too old or too weak for this action (RFC 9470 §3). */
 export class InsufficientUserAuthenticationError extends AuthError {

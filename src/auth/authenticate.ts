@@ -2,10 +2,11 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
 import { ForbiddenError, ServiceUnavailableError, type HttpError } from '../errors.js';
-import { AuthError, InvalidTokenError, UnknownKeyError } from './auth-errors.js';
+import { AuthError, InvalidTokenError, UnknownKeyError, USE_DPOP_NONCE } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import type { Scheme } from './challenge.js';
 import { readCredentials } from './credentials.js';
+import { DpopNonces } from './dpop-nonce.js';
 import { DpopReplayStore } from './dpop-replay.js';
 import { KeyIdGate } from './key-id-gate.js';
 import { observeIssuerRequests } from './issuer-requests.js';
@@ -55,6 +56,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
   const replays = new DpopReplayStore(config.DPOP_REPLAY_CACHE_SIZE, config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS);
   const allowedClients = config.ALLOWED_CLIENT_IDS ? new Set(config.ALLOWED_CLIENT_IDS) : undefined;
   const cache = new VerifiedTokenCache(config.TOKEN_CACHE_SIZE, config.CLOCK_TOLERANCE_SECONDS * 1000);
+  const nonces = config.DPOP_NONCE === 'required' ? new DpopNonces({ secret: config.DPOP_NONCE_SECRET }) : undefined;
   // A key set fetched again may have lost a key: nothing verified with the old set is trusted any longer.
   const stopWatching = observeIssuerRequests(issuers, (kind) => {
     if (kind === 'jwks') cache.clear();
@@ -162,6 +164,13 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     let key: string | undefined;
     try {
       ({ scheme, token } = readCredentials(req, config.DPOP));
+      if (scheme === 'dpop' && nonces) {
+        // Every answer to a DPoP request carries the nonce to use next (RFC 9449 §8.2), refusals included.
+        res.setHeader('DPoP-Nonce', nonces.current());
+        // Before the signatures are checked: a proof without a current nonce is refused whatever else it holds.
+        const nonce = nonceOf(req.headers.dpop as string);
+        if (nonce !== NOT_READ && !nonces.accepts(nonce)) return refuse(req, res, next, USE_DPOP_NONCE, scheme);
+      }
       if (scheme === 'bearer') {
         key = VerifiedTokenCache.keyOf(token);
         const cached = cache.get(key);
@@ -177,6 +186,18 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     );
   };
   return Object.assign(authenticate, { cache, close: stopWatching });
+}
+
+/** What nonceOf returns for a proof it cannot read: the nonce check lets it by, for the library to refuse as malformed. */
+const NOT_READ: unique symbol = Symbol('not read');
+
+/** The `nonce` claim of a DPoP proof, read without verifying it (the library verifies the proof next). */
+function nonceOf(proof: string): unknown {
+  try {
+    return decodeJwt(proof).nonce;
+  } catch {
+    return NOT_READ;
+  }
 }
 
 /** How a verification ended, for the key-id gate. */

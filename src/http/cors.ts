@@ -11,7 +11,7 @@ export function corsFor(origins: readonly string[]): RequestHandler {
     origin: (origin, callback) => callback(null, origin !== undefined && allowed.has(origin)),
     methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'If-Match', 'If-None-Match', 'DPoP', 'X-Request-Id'],
-    exposedHeaders: ['ETag', 'Location', 'WWW-Authenticate', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
+    exposedHeaders: ['ETag', 'Location', 'WWW-Authenticate', 'DPoP-Nonce', 'X-Request-Id', 'RateLimit', 'RateLimit-Policy', 'Retry-After'],
     maxAge: 600,
   });
 }

@@ -29,6 +29,30 @@ export interface ApiResponse {
   challenges: Challenge[];
   /** Set when the API refused the request for want of a fresher or stronger login. */
   stepUp?: StepUpRequirement;
+  /** Set when the API first answered 401 `use_dpop_nonce` and this is the answer to the retry with its nonce. */
+  nonceRetried?: true;
+}
+
+/**
+ * The latest DPoP nonce each API (by origin) sent in `DPoP-Nonce` (RFC 9449 §8.2): the next proof for it carries this
+ * one, so a client that calls often enough never meets `use_dpop_nonce` again. Kept for this process only.
+ */
+const latestNonces = new Map<string, string>();
+
+/** The nonce to put in the next proof for `url`'s API, if it sent one. */
+export function latestDpopNonce(url: URL): string | undefined {
+  return latestNonces.get(url.origin);
+}
+
+function rememberNonce(url: URL, headers: Headers): void {
+  const nonce = headers.get('dpop-nonce');
+  // RFC 9449 §8: nonce = 1*NQCHAR; anything else is not used in a proof.
+  if (nonce !== null && /^[\x21\x23-\x5B\x5D-\x7E]+$/.test(nonce)) latestNonces.set(url.origin, nonce);
+}
+
+/** Whether a 401 asks for a proof with the server's nonce (RFC 9449 §9). */
+function demandsNonce(status: number, challenges: readonly Challenge[]): boolean {
+  return status === 401 && challenges.some((challenge) => challenge.scheme.toLowerCase() === 'dpop' && challenge.params.error === 'use_dpop_nonce');
 }
 
 /**
@@ -42,9 +66,10 @@ export async function authorizationHeaders(
 ): Promise<Record<string, string>> {
   if (!isDpopBound(tokens)) return { Authorization: `Bearer ${tokens.access_token}` };
   if (!dpopKey) throw new Error('the access token is DPoP-bound: its key is needed to make the proof');
+  const nonce = latestDpopNonce(request.url);
   return {
     Authorization: `DPoP ${tokens.access_token}`,
-    DPoP: await dpopProof(dpopKey, { method: request.method, url: request.url, accessToken: tokens.access_token }),
+    DPoP: await dpopProof(dpopKey, { method: request.method, url: request.url, accessToken: tokens.access_token, ...(nonce ? { nonce } : {}) }),
   };
 }
 
@@ -61,7 +86,10 @@ export function stepUpRequirement(status: number, challenges: readonly Challenge
   };
 }
 
-/** Sends one request to the API with the saved tokens (refreshed when they have expired), a fresh proof when bound. */
+/**
+ * Sends one request to the API with the saved tokens (refreshed when they have expired), a fresh proof when bound.
+ * When the API demands a DPoP nonce (401 `use_dpop_nonce`), makes a new proof with it and retries once.
+ */
 export async function sendApiRequest(options: {
   tokens: StoredTokens;
   dpopKey?: DpopKey;
@@ -71,8 +99,18 @@ export async function sendApiRequest(options: {
   data?: string;
   timeoutMs?: number;
 }): Promise<ApiResponse> {
+  const { response: first, usedNonce } = await sendOnce(options);
+  if (!options.dpopKey || !isDpopBound(options.tokens) || !demandsNonce(first.status, first.challenges)) return first;
+  // Retried only with a new nonce: a refusal of the very nonce just sent would come again.
+  const fresh = latestDpopNonce(options.url);
+  if (fresh === undefined || fresh === usedNonce) return first;
+  return { ...(await sendOnce(options)).response, nonceRetried: true };
+}
+
+async function sendOnce(options: Parameters<typeof sendApiRequest>[0]): Promise<{ response: ApiResponse; usedNonce: string | undefined }> {
   const { tokens, dpopKey, url, data, timeoutMs = API_TIMEOUT_SECONDS * 1000 } = options;
   const method = options.method.toUpperCase();
+  const usedNonce = latestDpopNonce(url);
   const headers = {
     Accept: 'application/json, application/problem+json',
     ...(data !== undefined ? { 'Content-Type': 'application/json' } : {}),
@@ -80,6 +118,7 @@ export async function sendApiRequest(options: {
   };
   const response = await fetchFrom('the API', url, { method, headers, body: data, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
   const body = await response.text();
+  rememberNonce(url, response.headers);
   let challenges: Challenge[] = [];
   try {
     challenges = parseWwwAuthenticate(response.headers.get('www-authenticate'));
@@ -87,7 +126,10 @@ export async function sendApiRequest(options: {
     // A challenge this client cannot read is shown as it is, but not acted on.
   }
   const stepUp = stepUpRequirement(response.status, challenges);
-  return { url, method, status: response.status, statusText: response.statusText, headers: response.headers, body, challenges, ...(stepUp ? { stepUp } : {}) };
+  return {
+    response: { url, method, status: response.status, statusText: response.statusText, headers: response.headers, body, challenges, ...(stepUp ? { stepUp } : {}) },
+    usedNonce,
+  };
 }
 
 /** The API's base URL for a call: the one given, else the one the sign-in started from, else the local API. */

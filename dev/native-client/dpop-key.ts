@@ -74,10 +74,10 @@ export function removeDpopKey(file: string): void {
 
 /**
  * A DPoP proof for one request (RFC 9449 §4.2): `htm` the method, `htu` the request URL without its query and
- * fragment, a fresh `iat` and `jti`, and `ath`, the hash of the access token it goes with. A proof is good for
- * one request: the API remembers its `jti`.
+ * fragment, a fresh `iat` and `jti`, `ath`, the hash of the access token it goes with, and the server's `nonce` when
+ * it gave one (§8, §9). A proof is good for one request: the API remembers its `jti`.
  */
-export async function dpopProof(key: DpopKey, request: { method: string; url: URL; accessToken?: string }): Promise<string> {
+export async function dpopProof(key: DpopKey, request: { method: string; url: URL; accessToken?: string; nonce?: string }): Promise<string> {
   const htu = new URL(request.url);
   htu.search = '';
   htu.hash = '';
@@ -86,6 +86,7 @@ export async function dpopProof(key: DpopKey, request: { method: string; url: UR
     htu: htu.href,
     jti: randomUUID(),
     ...(request.accessToken !== undefined ? { ath: await accessTokenHash(request.accessToken) } : {}),
+    ...(request.nonce !== undefined ? { nonce: request.nonce } : {}),
   })
     .setProtectedHeader({ alg: DPOP_ALG, typ: 'dpop+jwt', jwk: key.publicJwk })
     .setIssuedAt()

@@ -31,7 +31,7 @@ const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch'
 const PROBLEM_TYPES = new Set([
   'about:blank',
   ...['invalid-request', 'unauthorized', 'invalid-token', 'insufficient-scope', 'user-token-required', 'client-not-allowed']
-    .concat(['invalid-dpop-proof', 'insufficient-user-authentication'])
+    .concat(['invalid-dpop-proof', 'use-dpop-nonce', 'insufficient-user-authentication'])
     .concat(['validation-failed', 'malformed-json', 'precondition-failed', 'rate-limited', 'service-unavailable'])
     .map((slug) => `urn:notes-api:problem:${slug}`),
 ]);

@@ -79,6 +79,10 @@ describe('RFC 6750 §2, §3.1: one credential per request', () => {
     expectRefusedAsTwoCredentials(await sendRaw('/v1/me', ['authorization', `Bearer ${valid}`, 'Authorization', `Bearer ${valid}`]), 'Bearer');
   });
 
+  it('when the duplicate is spelled in capitals (AUTHORIZATION), then 400 invalid_request', async () => {
+    expectRefusedAsTwoCredentials(await sendRaw('/v1/me', ['Authorization', `Bearer ${valid}`, 'AUTHORIZATION', 'Bearer x']), 'Bearer');
+  });
+
   it('when the two headers use different schemes (Basic then Bearer), then 400 invalid_request', async () => {
     expectRefusedAsTwoCredentials(await sendRaw('/v1/me', ['Authorization', 'Basic YWxpY2U6c2VjcmV0', 'Authorization', `Bearer ${valid}`]), 'Bearer');
   });

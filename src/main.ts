@@ -82,6 +82,10 @@ if (config.METRICS_ENABLED) {
   logger.info({ url: `${metricsServer.url}/metrics` }, 'metrics listening');
 }
 logger.info({ url: api.url, issuers, audience: config.AUDIENCE, node_env: config.NODE_ENV }, `Notes API listening on ${api.url}`);
+if (config.DPOP_NONCE === 'required' && config.DPOP_NONCE_SECRET === undefined) {
+  // Fine for one instance; several would refuse each other's nonces and make every client retry.
+  logger.warn('DPOP_NONCE=required without DPOP_NONCE_SECRET: DPoP nonces come from a secret of this process only; give replicas one shared secret (see README)');
+}
 
 shutDownGracefully({
   servers,

@@ -132,6 +132,15 @@ async function sendOnce(options: Parameters<typeof sendApiRequest>[0]): Promise<
   };
 }
 
+/**
+ * Learns the API's current DPoP nonce, if it uses them, before a proof is made for someone else to send (a printed
+ * curl command cannot retry): a read-only GET /v1/me whose answer carries `DPoP-Nonce` (RFC 9449 §8.2).
+ */
+export async function learnDpopNonce(tokens: StoredTokens, dpopKey: DpopKey | undefined, api: string): Promise<void> {
+  if (!dpopKey || !isDpopBound(tokens)) return;
+  await sendOnce({ tokens, dpopKey, method: 'GET', url: apiUrl(api, '/v1/me') });
+}
+
 /** The API's base URL for a call: the one given, else the one the sign-in started from, else the local API. */
 export function apiBaseFor(tokens: StoredTokens, api: string | undefined): string {
   return api ?? tokens.api ?? `http://127.0.0.1:${process.env.PORT || 3000}`;

@@ -11,6 +11,7 @@ import {
   callApi,
   callApiWithStepUp,
   curlCommand,
+  learnDpopNonce,
   requestUrl,
   stepUpLoginCommand,
   type ApiResponse,
@@ -26,7 +27,7 @@ const USAGE = `Usage: npm run -s call -- METHOD PATH [options]      e.g. npm run
   --data JSON          a JSON request body (sent as application/json)
   --api URL            the API's base URL (default: the one --api signed in with, else http://127.0.0.1:\${PORT:-3000})
   --print-curl         print a ready curl command for this request (with a DPoP proof good for this one request,
-                       for 5 minutes) instead of sending it; e.g. eval "$(npm run -s call -- --print-curl GET /v1/notes)"
+                       for 5 minutes; 1 to 2 with DPoP nonces) instead of sending it; e.g. eval "$(npm run -s call -- --print-curl GET /v1/notes)"
   --step-up            when the API asks for a fresher or stronger sign-in (401 insufficient_user_authentication),
                        sign in again as it asks and retry once: in a browser, or headless with --user/--password
   --user U --password P [--otp CODE]   headless sign-in for --step-up (development server only)
@@ -101,7 +102,10 @@ async function main(): Promise<number> {
 
   if (values['print-curl']) {
     const { tokens, dpopKey } = await validTokens({ tokensFile });
-    const url = requestUrl(apiBaseFor(tokens, values.api), target);
+    const api = apiBaseFor(tokens, values.api);
+    const url = requestUrl(api, target);
+    // With DPOP_NONCE=required the proof needs the API's current nonce: ask for it first.
+    await learnDpopNonce(tokens, dpopKey, api);
     const headers = await authorizationHeaders(tokens, dpopKey, { method, url });
     console.log(curlCommand({ method, url, headers, ...(values.data !== undefined ? { data: values.data } : {}) }));
     return 0;

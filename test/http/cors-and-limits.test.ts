@@ -25,6 +25,8 @@ describe('CORS', () => {
     const res = await open.request().get('/v1/me').set('Origin', 'https://app.example.com');
     expect(res.headers['access-control-allow-origin']).toBe('https://app.example.com');
     expect(res.headers['access-control-expose-headers']).toContain('WWW-Authenticate');
+    // A browser client must read the DPoP server nonce (DPOP_NONCE=required) to put it in its next proof.
+    expect(res.headers['access-control-expose-headers']).toContain('DPoP-Nonce');
   });
 
   it('when a preflight comes from an allowed origin, then 204 allowing Authorization', async () => {

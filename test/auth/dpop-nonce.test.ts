@@ -55,8 +55,9 @@ describe('DPOP_NONCE=required (RFC 9449 §8, §9)', () => {
     expect(retried.headers['dpop-nonce']).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 
-  it('when a proof carries a nonce this API never issued, then 401 use_dpop_nonce', async () => {
+  it('when a proof carries a nonce this API never issued, then 401 use_dpop_nonce, counted as such', async () => {
     expectNonceDemanded(await callMe(api, 'made-up-nonce'));
+    expect(await api.metrics.registry.getSingleMetricAsString('auth_rejections_total')).toMatch(/auth_rejections_total\{error="use_dpop_nonce"\} [1-9]/);
   });
 
   it('when a proof carries a stale nonce (two steps old), then 401 use_dpop_nonce', async () => {

@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/** A PostgreSQL server of the test's own, in a temp folder, that it may stop and start (the shared one is never touched). */
+export interface PrivatePostgres {
+  /** `postgres://postgres@127.0.0.1:PORT/postgres` (trust authentication). */
+  readonly url: string;
+  /** Stops the server (`pg_ctl stop -m fast`: connections are cut, as in a restart or a failover). */
+  stop(): void;
+  start(): void;
+  /** Stops it and removes its folder. */
+  destroy(): void;
+}
+
+function binaries(): string {
+  const root = '/usr/lib/postgresql';
+  const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a)) : [];
+  const bin = process.env.PG_BIN ?? (versions[0] && path.join(root, versions[0], 'bin'));
+  if (!bin || !fs.existsSync(path.join(bin, 'initdb'))) {
+    throw new Error(
+      'This test starts a PostgreSQL server of its own and needs its binaries (initdb, pg_ctl): install PostgreSQL ' +
+        '(Debian/Ubuntu: apt-get install postgresql), or set PG_BIN to the folder that holds them.',
+    );
+  }
+  return bin;
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/**
+ * Creates and starts a PostgreSQL server on a free port of 127.0.0.1 with `initdb` and `pg_ctl`, run as the
+ * `postgres` user (PostgreSQL refuses to run as root).
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const bin = binaries();
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-pg-'));
+  const data = path.join(folder, 'data');
+  const asPostgres = (command: string, args: string[]) =>
+    process.getuid?.() === 0
+      ? execFileSync('runuser', ['-u', 'postgres', '--', path.join(bin, command), ...args], { stdio: 'pipe' })
+      : execFileSync(path.join(bin, command), args, { stdio: 'pipe' });
+  if (process.getuid?.() === 0) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+    fs.chownSync(folder, uid, gid);
+  }
+  asPostgres('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--no-sync', '--no-instructions']);
+  const port = await freePort();
+  const options = `-p ${port} -k ${folder} -c listen_addresses=127.0.0.1 -c fsync=off`;
+  const start = () => asPostgres('pg_ctl', ['-D', data, '-o', options, '-l', path.join(folder, 'log'), '-w', 'start']);
+  const stop = () => asPostgres('pg_ctl', ['-D', data, '-m', 'fast', '-w', 'stop']);
+  start();
+  let running = true;
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    start() {
+      start();
+      running = true;
+    },
+    stop() {
+      stop();
+      running = false;
+    },
+    destroy() {
+      if (running) stop();
+      fs.rmSync(folder, { recursive: true, force: true });
+    },
+  };
+}

@@ -30,7 +30,7 @@ export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean>
  * answers: a test that needs Redis is never skipped.
  */
 export async function testRedisEnv(name: string, url = TEST_REDIS_URL): Promise<{ REDIS_URL: string; REDIS_KEY_PREFIX: string }> {
-  if (!(await pingRedis(url))) throw new Error(`This test needs Redis at ${url}, which does not answer; ${HOW_TO_START}`);
+  if (!(await pingRedis(url))) throw new Error(`This test needs Redis at ${new URL(url).host} (TEST_REDIS_URL), which does not answer; ${HOW_TO_START}`);
   return { REDIS_URL: url, REDIS_KEY_PREFIX: `test:${name}:${randomUUID()}:` };
 }
 

@@ -59,7 +59,7 @@ describe('rate limits with REDIS_URL (shared by every replica)', () => {
 
   it(`when a user's requests are spread over three replicas, then those admitted in one window stay within 10% of the limit`, async () => {
     const token = await issuer.mint({ sub: 'auth0|spread-over-replicas' });
-    // Three clients, one per replica, each sending a request every ~20 ms: about 150 requests a second in all, well
+    // Three clients, one per replica, each sending a request every ~30 ms: about 100 requests a second in all, well
     // past the limit, so the replicas must refuse on each other's counts (each alone would admit up to 200).
     const admitted = [0, 0, 0];
     const refused = [0, 0, 0];

@@ -8,7 +8,7 @@ export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6
 
 const HOW_TO_START =
   'start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no ' +
-  '(or point TEST_REDIS_URL at another; see DEVELOPERS.md)';
+  '(or point TEST_REDIS_URL at another)';
 
 /** Answers whether a Redis at `url` answers a PING within `timeoutMs`. */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {

@@ -91,7 +91,7 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
     expect(notReady.status).toBe(503);
     expect(notReady.body.checks).toEqual({ database: 'ok', keys: 'ok', redis: 'failing' });
 
-    await sleep(300); // a few sync intervals, each failing
+    await sleep(600); // several sync intervals, each failing
     expect((await withBearer()).status).toBe(200);
     expect(await failures('rate_limit_sync')).toBeGreaterThanOrEqual(1);
     expect(await failures('dpop_replay')).toBe(1);

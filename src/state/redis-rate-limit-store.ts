@@ -1,0 +1,177 @@
+import { hash } from 'node:crypto';
+import type { RedisConnection } from './redis-connection.js';
+import type { HitCounter, RateLimitStore, WindowCount } from './rate-limit-store.js';
+
+/** A key's count in one window, as this replica knows it. */
+interface SyncedCount extends WindowCount {
+  /** Start of the window (a multiple of its length since the epoch, so every replica has the same windows). */
+  readonly windowStart: number;
+  /** The window's key in Redis, without the prefix. */
+  readonly redisKey: string;
+  /** When Redis may forget the key. */
+  readonly expireAt: number;
+  /** The client key's hash, carried from window to window (made once per client key). */
+  readonly id: string;
+  /** Hits counted here and not yet sent. */
+  unsent: number;
+  /** Hits in the batch on its way to Redis. */
+  sending: number;
+}
+
+interface SyncedCounter extends HitCounter {
+  readonly windowMs: number;
+  readonly counts: Map<string, SyncedCount>;
+}
+
+export interface RedisRateLimitOptions {
+  /** How often the hits counted here are sent and the global totals taken back. */
+  syncIntervalMs: number;
+  /** Most keys one limit remembers within a window; past it, the oldest key is forgotten. */
+  maxKeys?: number;
+}
+
+/**
+ * Adds each replica's unsent hits to its window's key and returns the totals, for a batch of keys in one call (one
+ * command per interval instead of two per key: the client's cost of a sync is per command). The replica that creates
+ * a key sets its expiry. KEYS: the window keys; ARGV: hits and expiry time (ms since the epoch) for each key in turn.
+ */
+const ADD_HITS = `local totals = {}
+for i, key in ipairs(KEYS) do
+  local hits = tonumber(ARGV[2 * i - 1])
+  local total = redis.call('INCRBY', key, hits)
+  if total == hits then redis.call('PEXPIREAT', key, ARGV[2 * i]) end
+  totals[i] = total
+end
+return totals`;
+
+/** Keys per script call: a call holds Redis for its duration, so a long batch is cut into several (one pipeline). */
+const KEYS_PER_CALL = 500;
+
+/** Windows' keys outlive their window by this much in Redis, for replicas whose clocks are slightly behind. */
+const EXPIRY_MARGIN_MS = 5_000;
+
+/**
+ * Rate-limit counts shared by every replica through Redis, as Kong's `sync_rate` does it: each replica counts hits in
+ * memory (so a decision never waits for Redis) and, every `syncIntervalMs`, sends each key's unsent hits with
+ * INCRBY (all keys in one pipeline of scripts, ADD_HITS) and takes back the global total. A decision is the global total at the last sync
+ * plus the hits counted here since. Windows are fixed (multiples of their length since the epoch), so replicas count
+ * into the same Redis key, which expires with its window.
+ *
+ * Accuracy: a replica learns of the others' hits within one interval (plus a round trip), so a key's admitted
+ * requests exceed its limit by at most what the other replicas admit in that time. When Redis cannot be reached, the
+ * unsent hits are kept for the next sync and each replica decides with what it knows: limits fail open to
+ * per-process counting, never refusing a request because Redis is away.
+ */
+export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLimitOptions): RateLimitStore {
+  const maxKeys = options.maxKeys ?? 100_000;
+  const counters: SyncedCounter[] = [];
+  let syncing: Promise<void> | undefined;
+
+  // The counts with hits to send: a count joins when its first unsent hit is counted, so a sync never scans keys
+  // that have nothing to send.
+  let dirty: SyncedCount[] = [];
+  let sweptAt = Date.now();
+
+  /** Forgets the counts of windows that are over (they decide nothing any longer), at most once a second. */
+  const sweep = (now: number): void => {
+    if (now - sweptAt < 1000) return;
+    sweptAt = now;
+    for (const { counts, windowMs } of counters) {
+      for (const [key, count] of counts) if (count.windowStart + windowMs <= now) counts.delete(key);
+    }
+  };
+
+  const sync = async (): Promise<void> => {
+    const now = Date.now();
+    sweep(now);
+    if (dirty.length === 0) return;
+    if (redis.client.status !== 'ready') {
+      // Nothing would be sent: the hits wait for the next sync, and the failure is counted without building a batch.
+      redis.failed('rate_limit_sync', new Error(`Redis connection ${redis.client.status}`));
+      dirty = dirty.filter((count) => count.expireAt > now);
+      return;
+    }
+    const batch = dirty.filter((count) => count.expireAt > now);
+    dirty = [];
+    for (const count of batch) {
+      count.sending = count.unsent;
+      count.unsent = 0;
+    }
+    if (batch.length === 0) return;
+    const pipeline = redis.client.pipeline();
+    for (let start = 0; start < batch.length; start += KEYS_PER_CALL) {
+      const chunk = batch.slice(start, start + KEYS_PER_CALL);
+      pipeline.eval(ADD_HITS, chunk.length, ...chunk.map((count) => count.redisKey), ...chunk.flatMap((count) => [count.sending, count.expireAt]));
+    }
+    let results: Array<[Error | null, unknown]> | null;
+    try {
+      results = await pipeline.exec();
+    } catch (error) {
+      results = null;
+      redis.failed('rate_limit_sync', error);
+    }
+    let failure: unknown;
+    batch.forEach((count, i) => {
+      const [error, totals] = results?.[Math.floor(i / KEYS_PER_CALL)] ?? [new Error('no reply'), undefined];
+      const total = Array.isArray(totals) ? totals[i % KEYS_PER_CALL] : undefined;
+      if (error === null && typeof total === 'number') {
+        // Redis's total counts the hits just sent; those counted here since are added again.
+        count.totalHits = total + count.unsent;
+      } else {
+        failure ??= error ?? new Error('unexpected reply');
+        count.unsent += count.sending;
+      }
+      count.sending = 0;
+      // Hits counted while the batch was away (or a batch that failed) go with the next sync.
+      if (count.unsent > 0) dirty.push(count);
+    });
+    if (results === null) return;
+    if (failure === undefined) redis.succeeded();
+    else redis.failed('rate_limit_sync', failure);
+  };
+
+  const timer = setInterval(() => {
+    syncing ??= sync().finally(() => (syncing = undefined));
+  }, options.syncIntervalMs);
+  timer.unref();
+
+  return {
+    counter(name, windowMs) {
+      const counts = new Map<string, SyncedCount>();
+      const counter: SyncedCounter = {
+        windowMs,
+        counts,
+        hit(key, now) {
+          const windowStart = now - (now % windowMs);
+          let count = counts.get(key);
+          if (count === undefined || count.windowStart !== windowStart) {
+            if (count === undefined && counts.size >= maxKeys) counts.delete(counts.keys().next().value!);
+            const id = count?.id ?? hash('sha256', key, 'base64url').slice(0, 22);
+            count = {
+              windowStart,
+              resetTime: new Date(windowStart + windowMs),
+              redisKey: `rl:${name}:${windowMs}:${windowStart}:${id}`,
+              expireAt: windowStart + windowMs + EXPIRY_MARGIN_MS,
+              id,
+              totalHits: 0,
+              unsent: 0,
+              sending: 0,
+            };
+            counts.set(key, count);
+          }
+          count.totalHits += 1;
+          if (++count.unsent === 1 && count.sending === 0) dirty.push(count);
+          return count;
+        },
+      };
+      counters.push(counter);
+      return counter;
+    },
+    async close() {
+      clearInterval(timer);
+      await syncing;
+      // What was counted since the last sync still counts for the other replicas.
+      await sync();
+    },
+  };
+}

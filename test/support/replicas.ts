@@ -1,9 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import os from 'node:os';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { IssuerLike } from './api.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** tsx by its file, so the replicas can run in a folder of their own. */
+const TSX = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** One API process started by startReplicas. */
 export interface Replica {
@@ -56,7 +60,7 @@ process.on('exit', () => {
 });
 
 /**
- * Starts `count` real API processes (src/main.ts, as `npm run dev` runs it) together, each on its own port (PORT=0,
+ * Starts `count` real API processes (src/main.ts through tsx, as `npm run dev` runs it) together, in a temp folder, each on its own port (PORT=0,
  * read back from its "listening on" line), with the same issuer, audience and shared settings: replicas behind one
  * load balancer. Their output is kept for failure messages. `close()` stops them all, by PID.
  *
@@ -66,13 +70,16 @@ process.on('exit', () => {
  */
 export async function startReplicas(options: ReplicaOptions): Promise<Replicas> {
   const count = options.count ?? 3;
-  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startReplica(`replica-${i + 1}`, options)));
+  // Their working folder: no .env of the developer's changes their settings, and nothing they write lands in the repository.
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-replicas-cwd-'));
+  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startReplica(`replica-${i + 1}`, cwd, options)));
   const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const group: Replicas = {
     replicas,
     describe: () => replicas.map((replica) => `--- ${replica.name} (pid ${replica.pid}, ${replica.url}) ---\n${notable(replica.output())}`).join('\n'),
     close: async () => {
       await Promise.all(replicas.map((replica) => stop(replica)));
+      fs.rmSync(cwd, { recursive: true, force: true });
     },
   };
   const failed = started.find((result): result is PromiseRejectedResult => result.status === 'rejected');
@@ -83,9 +90,9 @@ export async function startReplicas(options: ReplicaOptions): Promise<Replicas> 
   return group;
 }
 
-async function startReplica(name: string, options: ReplicaOptions): Promise<Replica> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src', 'main.ts')], {
-    cwd: ROOT,
+async function startReplica(name: string, cwd: string, options: ReplicaOptions): Promise<Replica> {
+  const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src', 'main.ts')], {
+    cwd,
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,

@@ -21,6 +21,7 @@ import { notesRoutes } from './notes/notes.router.js';
 import type { Logger } from './observability/logger.js';
 import { measureRequests, type Metrics } from './observability/metrics.js';
 import { requestLogging } from './observability/request-logging.js';
+import { openSharedState } from './state/shared-state.js';
 
 export interface AppDeps {
   config: Config;
@@ -36,8 +37,17 @@ const MAX_URL_LENGTH = 2048;
 
 /** The API as Express serves it, and what it holds beyond its requests. */
 export interface Api extends Express {
-  /** Logs what the client-error budget has left out so far and stops watching the issuers' keys (at shutdown). */
-  close(): void;
+  /**
+   * Settles when the state shared between replicas can be used (with `REDIS_URL`: the first connection made, or
+   * given up on after `REDIS_TIMEOUT_MS`); never rejects. Listen after it, so the first requests do not find Redis
+   * still connecting.
+   */
+  readonly connecting: Promise<void>;
+  /**
+   * Logs what the client-error budget has left out so far, stops watching the issuers' keys, sends the last
+   * rate-limit counts and closes the Redis connection (at shutdown).
+   */
+  close(): Promise<void>;
 }
 
 /** Builds the API. It never listens: `main.ts` (or a test) decides where. */
@@ -45,11 +55,14 @@ export function createApp(deps: AppDeps): Api {
   const { config, db, logger, metrics } = deps;
   // Rate limits and the log's client-error budget count a client by the same key (TRUST_PROXY decides its address).
   const clientKey = clientKeyOf(config.TRUST_PROXY);
+  // Rate-limit counts and DPoP proof ids: in this process, or in Redis for every replica (REDIS_URL).
+  const state = openSharedState(config, { logger, metrics });
   const limits = {
     windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
     perUser: config.RATE_LIMIT_PER_USER,
     perIp: config.RATE_LIMIT_PER_IP,
     clientKey,
+    store: state.rateLimits,
   };
 
   const respond = createProblemResponder({
@@ -60,6 +73,7 @@ export function createApp(deps: AppDeps): Api {
   });
   const anonymousLimit = config.RATE_LIMIT_ENABLED ? limitAnonymous(limits) : undefined;
   const authenticate = createAuthenticate(config, deps.issuers, {
+    proofIds: state.proofIds,
     onRefused: anonymousLimit?.countRefused,
     // Every request with a valid token counts against its user.
     onAdmitted: config.RATE_LIMIT_ENABLED ? limitPerUser(limits) : undefined,
@@ -105,7 +119,7 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ checks: [sqliteCheck(db), { name: 'keys', ready: deps.keysProbe }] }));
+  app.use(healthRouter({ checks: [sqliteCheck(db), { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
   app.use(docsRouter());
   app.use(
     resourceMetadataRouter({
@@ -120,9 +134,11 @@ export function createApp(deps: AppDeps): Api {
   app.use(notFound);
   app.use(createErrorHandler(respond));
   return Object.assign(app, {
-    close() {
+    connecting: state.connecting,
+    async close() {
       logging.close();
       authenticate.close();
+      await state.close();
     },
   });
 }

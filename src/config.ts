@@ -98,6 +98,21 @@ export const configSchema = z.object({
   RATE_LIMIT_PER_USER: z.coerce.number({ message: 'must be a number' }).int().min(1).default(600),
   /** Requests per window from one client address that do not carry a valid token. */
   RATE_LIMIT_PER_IP: z.coerce.number({ message: 'must be a number' }).int().min(1).default(120),
+  /**
+   * How often, in milliseconds, each replica sends the hits it counted to Redis and takes back the global totals
+   * (with `REDIS_URL`). A user's requests admitted in one window exceed `RATE_LIMIT_PER_USER` by at most what the
+   * other replicas admit within one such interval.
+   */
+  RATE_LIMIT_SYNC_INTERVAL_MS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(10).max(10_000).default(100),
+  /**
+   * Redis (6 or later) or Valkey holding the state replicas share: rate-limit counts and DPoP proof ids
+   * (`redis://[user:password@]host:port[/db]`, `rediss://` for TLS). Unset: each process keeps its own.
+   */
+  REDIS_URL: z.url({ protocol: /^rediss?$/, message: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Prefix of every key this API writes in Redis, so several APIs (or tests) can share one server. */
+  REDIS_KEY_PREFIX: z.string().regex(/^[!-~]{1,64}$/, 'must be 1 to 64 printable characters without spaces').default('notes-api:'),
+  /** Milliseconds allowed to connect to Redis and for each command; past it, the command fails (see README). */
+  REDIS_TIMEOUT_MS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(10).max(60_000).default(1000),
   /** Serve Prometheus metrics on a separate listener. */
   METRICS_ENABLED: booleanFlag.default(true),
   /** Port of the metrics listener (`/metrics`); never the public port. */

@@ -73,6 +73,9 @@ const app = createApp({
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
 });
 
+// With REDIS_URL, the first requests should not find Redis still connecting (they would count per process, and a
+// DPoP request would get 503); a Redis that does not answer within REDIS_TIMEOUT_MS delays the start no longer.
+await app.connecting;
 const servers: RunningServer[] = [];
 const api = await startServer(app, { host: config.HOST, port: config.PORT });
 servers.push(api);
@@ -87,8 +90,8 @@ shutDownGracefully({
   servers,
   graceSeconds: config.SHUTDOWN_GRACE_SECONDS,
   logger,
-  cleanup: () => {
-    app.close();
+  cleanup: async () => {
+    await app.close();
     db.close();
     void devIssuer?.close();
   },

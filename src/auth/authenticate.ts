@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
 import { ForbiddenError, ServiceUnavailableError, type HttpError } from '../errors.js';
+import { MemoryProofIdStore, type ProofIdStore } from '../state/proof-id-store.js';
 import { AuthError, InvalidTokenError, UnknownKeyError } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import type { Scheme } from './challenge.js';
@@ -13,6 +14,8 @@ import { createTokenVerifier, verifierSettings } from './token-verifier.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface AuthenticateOptions {
+  /** Where DPoP proof ids are remembered against replay; default: this process's memory (DPOP_REPLAY_CACHE_SIZE). */
+  proofIds?: ProofIdStore;
   /** Told of each request the API itself makes to an authorization server for its keys (for metrics). */
   onIssuerFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
   /** Told of each token verified in full (a cache miss), with its outcome. */
@@ -52,7 +55,10 @@ export interface Authenticate extends RequestHandler {
  */
 export function createAuthenticate(config: Config, issuers: readonly string[], options: AuthenticateOptions = {}): Authenticate {
   const verify = createTokenVerifier(verifierSettings(config, issuers));
-  const replays = new DpopReplayStore(config.DPOP_REPLAY_CACHE_SIZE, config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS);
+  const replays = new DpopReplayStore(
+    options.proofIds ?? new MemoryProofIdStore(config.DPOP_REPLAY_CACHE_SIZE),
+    config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS,
+  );
   const allowedClients = config.ALLOWED_CLIENT_IDS ? new Set(config.ALLOWED_CLIENT_IDS) : undefined;
   const cache = new VerifiedTokenCache(config.TOKEN_CACHE_SIZE, config.CLOCK_TOLERANCE_SECONDS * 1000);
   // A key set fetched again may have lost a key: nothing verified with the old set is trusted any longer.

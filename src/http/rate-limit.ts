@@ -1,9 +1,9 @@
 import type { Request, RequestHandler, Response } from 'express';
 import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import { MemoryStore, type Options } from 'express-rate-limit';
 import type { Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
+import type { RateLimitStore } from '../state/rate-limit-store.js';
 
 export class TooManyRequestsError extends HttpError {
   constructor() {
@@ -23,38 +23,12 @@ export interface RateLimitSettings {
   perIp: number;
   /** The key a request's client is counted under by its address (clientKeyOf, which TRUST_PROXY decides). */
   clientKey: (req: Request) => string;
+  /** Where the counts live: this process, or Redis for every replica (counted synchronously either way). */
+  store: RateLimitStore;
 }
 
 /** Load balancers and orchestrators call these constantly; limiting them would take healthy replicas out. */
 const PROBES = new Set(['/healthz', '/readyz']);
-
-/**
- * express-rate-limit's MemoryStore (two maps of counts, the older dropped every window, so memory stays bounded),
- * counted synchronously: the store's own methods return promises, and awaiting one on every authenticated request
- * would move the rest of each request to a microtask (measured: see docs/performance.md). `hit` does what the
- * store's `increment` does, on the store's public maps.
- */
-class CountingStore extends MemoryStore {
-  hit(key: string, now: number): WindowCount {
-    let client = this.current.get(key);
-    if (client === undefined) {
-      client = this.previous.get(key) ?? { totalHits: 0, resetTime: new Date(now + this.windowMs) };
-      this.previous.delete(key);
-      this.current.set(key, client);
-    }
-    if (client.resetTime.getTime() <= now) {
-      client.totalHits = 0;
-      client.resetTime = new Date(now + this.windowMs);
-    }
-    client.totalHits += 1;
-    return client;
-  }
-}
-
-interface WindowCount {
-  totalHits: number;
-  resetTime: Date;
-}
 
 /**
  * Counts one request against `key`, sets the draft-8 `RateLimit` and `RateLimit-Policy` headers as
@@ -63,9 +37,8 @@ interface WindowCount {
  * Synchronous, so a request that passes goes on in the same tick; a request counts against one limit at most (its
  * address or its user).
  */
-function createCounter(name: string, limit: number, windowSeconds: number) {
-  const store = new CountingStore();
-  store.init({ windowMs: windowSeconds * 1000 } as Options);
+function createCounter(name: string, limit: number, windowSeconds: number, store: RateLimitStore) {
+  const counter = store.counter(name, windowSeconds * 1000);
   // The policy header names the key's partition by a hash of it: made once per key (bounded), not per request.
   const policies = new Map<string, string>();
   const policyOf = (key: string): string => {
@@ -83,7 +56,7 @@ function createCounter(name: string, limit: number, windowSeconds: number) {
   const overLimit = new TooManyRequestsError();
   const count = (res: Response, key: string): TooManyRequestsError | undefined => {
     const now = Date.now();
-    const { totalHits, resetTime } = store.hit(key, now);
+    const { totalHits, resetTime } = counter.hit(key, now);
     const resetSeconds = Math.max(0, Math.ceil((resetTime.getTime() - now) / 1000));
     res.setHeader('RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
     res.setHeader('RateLimit-Policy', policyOf(key));
@@ -110,7 +83,7 @@ export function limitAnonymous(settings: RateLimitSettings): {
   middleware: RequestHandler;
   countRefused: (req: Request, res: Response) => HttpError | undefined;
 } {
-  const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds);
+  const counter = createCounter('anonymous', settings.perIp, settings.windowSeconds, settings.store);
   const { clientKey } = settings;
   const middleware: RequestHandler = (req, res, next) => {
     if (req.headers.authorization === undefined && !isPreflight(req) && !PROBES.has(req.path.replace(/\/+$/, ''))) {
@@ -130,6 +103,6 @@ const isPreflight = (req: IncomingMessage) => req.method === 'OPTIONS' && req.he
  * TooManyRequestsError over the limit, to be the answer instead of the route.
  */
 export function limitPerUser(settings: RateLimitSettings): (req: Request, res: Response, caller: Caller) => HttpError | undefined {
-  const counter = createCounter('user', settings.perUser, settings.windowSeconds);
+  const counter = createCounter('user', settings.perUser, settings.windowSeconds, settings.store);
   return (_req, res, caller) => counter.count(res, `${caller.issuer} ${caller.sub}`);
 }

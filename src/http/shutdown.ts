@@ -8,7 +8,7 @@ import type { RunningServer } from './server.js';
 export function shutDownGracefully(options: {
   servers: RunningServer[];
   graceSeconds: number;
-  cleanup: () => void;
+  cleanup: () => void | Promise<void>;
   logger: Logger;
 }): void {
   const { servers, graceSeconds, cleanup, logger } = options;
@@ -27,9 +27,12 @@ export function shutDownGracefully(options: {
     }, graceSeconds * 1000);
     deadline.unref();
 
-    Promise.allSettled(servers.map((running) => running.close())).then(() => {
+    Promise.allSettled(servers.map((running) => running.close())).then(async () => {
       clearTimeout(deadline);
-      cleanup();
+      // Closing Redis waits for its last replies at most REDIS_TIMEOUT_MS; a failure here still ends in exit 0.
+      await Promise.resolve()
+        .then(cleanup)
+        .catch((error: unknown) => logger.warn({ err: error }, 'cleanup failed'));
       logger.info('stopped');
       logger.flush(() => process.exit(0));
     });

@@ -10,6 +10,11 @@ export interface Metrics {
   readonly issuerFetches: Counter<'kind' | 'outcome'>;
   readonly tokenVerifications: Counter<'outcome'>;
   readonly dbQueryDuration: Histogram<'operation'>;
+  /**
+   * Redis commands that failed (Redis unreachable or too slow), by what they were for: `rate_limit_sync` (limits
+   * then count per process: they fail open) or `dpop_replay` (the DPoP request is refused with 503: fails closed).
+   */
+  readonly redisFailures: Counter<'operation'>;
   /** Reports the size of the verified-token cache as `token_cache_entries`. */
   watchTokenCache(cache: { readonly size: number }): void;
 }
@@ -67,6 +72,12 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       help: 'Duration of database operations, by operation.',
       labelNames: ['operation'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1],
+      registers: [registry],
+    }),
+    redisFailures: new Counter({
+      name: 'redis_failures_total',
+      help: 'Redis commands that failed or timed out, by operation (rate_limit_sync: limits fail open; dpop_replay: the request gets 503).',
+      labelNames: ['operation'],
       registers: [registry],
     }),
   };

@@ -65,6 +65,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     logger: createLogger(config.LOG_LEVEL, log.stream),
     keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
   });
+  await app.connecting;
   const conformance = await loadSpecConformance();
   const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0, app });
 
@@ -77,7 +78,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     async close() {
       stopObserving();
       await running.close();
-      app.close();
+      await app.close();
       db.close();
       fs.rmSync(folder, { recursive: true, force: true });
       const violations = conformance.violations();

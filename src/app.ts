@@ -4,9 +4,8 @@ import { ScopeGuards, createAuthenticate } from './auth/index.js';
 import { resourceMetadataRouter, resourceMetadataUrlFor } from './auth/resource-metadata.js';
 import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
-import type { Db } from './db/open.js';
 import { docsRouter } from './docs/docs.router.js';
-import { healthRouter, sqliteCheck } from './health/health.router.js';
+import { healthRouter } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
@@ -15,8 +14,9 @@ import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
 import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
 import { meRoutes } from './me/me.router.js';
-import { NotesRepository } from './notes/notes.repository.js';
 import { NotesService } from './notes/notes.service.js';
+import type { NotesStorage } from './notes/notes.storage.js';
+import type { ReadinessCheck } from './health/health.router.js';
 import { notesRoutes } from './notes/notes.router.js';
 import type { Logger } from './observability/logger.js';
 import { measureRequests, type Metrics } from './observability/metrics.js';
@@ -27,7 +27,8 @@ export interface AppDeps {
   config: Config;
   /** The issuers tokens are checked against (from `ISSUER_BASE_URL`, or the development server). */
   issuers: readonly string[];
-  db: Db;
+  /** Where notes are kept (SQLite or PostgreSQL, chosen in main.ts), and `/readyz`'s check of it. */
+  storage: { readonly notes: NotesStorage; readonly readiness: ReadinessCheck };
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
@@ -52,7 +53,7 @@ export interface Api extends Express {
 
 /** Builds the API. It never listens: `main.ts` (or a test) decides where. */
 export function createApp(deps: AppDeps): Api {
-  const { config, db, logger, metrics } = deps;
+  const { config, logger, metrics } = deps;
   // Rate limits and the log's client-error budget count a client by the same key (TRUST_PROXY decides its address).
   const clientKey = clientKeyOf(config.TRUST_PROXY);
   // Rate-limit counts and DPoP proof ids: in this process, or in Redis for every replica (REDIS_URL).
@@ -84,7 +85,7 @@ export function createApp(deps: AppDeps): Api {
   const scopes = new ScopeGuards();
   const logging = requestLogging(logger, { clientErrorsPerMinute: config.LOG_CLIENT_ERRORS_PER_MINUTE, clientKey });
 
-  const notes = new NotesService(new NotesRepository(db, metrics.dbQueryDuration));
+  const notes = new NotesService(deps.storage.notes);
 
   metrics.watchTokenCache(authenticate.cache);
 
@@ -119,7 +120,7 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ checks: [sqliteCheck(db), { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
+  app.use(healthRouter({ checks: [deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
   app.use(docsRouter());
   app.use(
     resourceMetadataRouter({

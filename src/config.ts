@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { z } from 'zod';
+import { parseDatabaseUrl } from './db/database-url.js';
 
 const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
@@ -121,8 +122,29 @@ export const configSchema = z.object({
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut. */
   SHUTDOWN_GRACE_SECONDS: z.coerce.number({ message: 'must be a number' }).min(0).max(600).default(10),
-  /** SQLite database: a file path, `file:` URL or `sqlite:` URL. */
-  DATABASE_URL: z.string().min(1).default(path.join('data', 'notes.db')),
+  /**
+   * Where notes are kept: `postgres://…` or `postgresql://…` for PostgreSQL (`sslmode` in the URL for TLS); a file path,
+   * `file:` or `sqlite:` URL for SQLite. Any other scheme stops the start-up (its message never repeats the URL).
+   */
+  DATABASE_URL: z
+    .string()
+    .min(1)
+    .default(path.join('data', 'notes.db'))
+    .superRefine((value, context) => {
+      try {
+        parseDatabaseUrl(value);
+      } catch (error) {
+        context.addIssue({ code: 'custom', message: (error as Error).message });
+      }
+    }),
+  /** PostgreSQL: the most connections this process holds (one pool per process); replicas × this ≤ `max_connections`. */
+  DATABASE_POOL_SIZE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1).max(1000).default(10),
+  /** PostgreSQL: milliseconds to open a connection, or to wait for a free one in the pool, before answering 503. */
+  DATABASE_CONNECT_TIMEOUT_MS: z.coerce.number({ message: 'must be a number' }).int().min(100).max(60_000).default(3000),
+  /** PostgreSQL: milliseconds a statement may run (the server's `statement_timeout`) before it is cancelled and answered 503. */
+  DATABASE_STATEMENT_TIMEOUT_MS: z.coerce.number({ message: 'must be a number' }).int().min(100).max(600_000).default(5000),
+  /** PostgreSQL: a PEM file of the CA(s) the server's certificate must chain to (managed services' CA bundles); turns on verified TLS. */
+  DATABASE_CA_FILE: z.string().min(1).optional(),
   /** pino log level. */
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /**

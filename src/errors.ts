@@ -125,6 +125,13 @@ export class ServiceUnavailableError extends HttpError {
   }
 }
 
+/** The database cannot be reached, or did not answer in time: the request may succeed if retried. */
+export class DatabaseUnavailableError extends ServiceUnavailableError {
+  constructor(cause?: unknown) {
+    super('The database is unavailable; retry shortly.', { cause, extensions: { action: 'retry' } });
+  }
+}
+
 /** A 403 that is not about scopes: the caller is known but this kind of caller may not do this. */
 export class ForbiddenError extends HttpError {
   constructor(slug: 'user-token-required' | 'client-not-allowed', title: string, detail: string) {

@@ -1,14 +1,15 @@
 import { createApp } from './app.js';
 import { createKeysProbe } from './auth/issuer-probe.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
-import { openDatabase } from './db/open.js';
+import { redactDatabaseUrl } from './db/database-url.js';
+import { openStorage, type Storage } from './db/open-storage.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { shutDownGracefully } from './http/shutdown.js';
 import { observeIssuerFetches } from './observability/issuer-fetch-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { startMetricsServer } from './observability/metrics-server.js';
-import { createMetrics } from './observability/metrics.js';
+import { createMetrics, type Metrics } from './observability/metrics.js';
 
 function configOrExit(): Config {
   try {
@@ -55,19 +56,30 @@ async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer:
   return { issuer: dev.issuer, close: () => dev.close() };
 }
 
+/** The database DATABASE_URL names, schema brought up to date; one line and exit 1 when it cannot be opened. */
+async function storageOrExit(config: Config, logger: Logger, metrics: Metrics): Promise<Storage> {
+  try {
+    return await openStorage(config, { logger, metrics });
+  } catch (error) {
+    // The message names the URL with its password redacted; the driver's own messages never carry it.
+    console.error(redactDatabaseUrl((error as Error).message));
+    process.exit(1);
+  }
+}
+
 const config = configOrExit();
 limitHeapGrowth(config.HEAP_GROWING_PERCENT);
 const logger = createLogger(config.LOG_LEVEL, undefined, config.NODE_ENV === 'development');
 const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
-const db = openDatabase(config.DATABASE_URL);
 const metrics = createMetrics();
+const storage = await storageOrExit(config, logger, metrics);
 observeIssuerFetches(metrics, [...issuers, ...(config.JWKS_URI ? [config.JWKS_URI] : [])]);
 const app = createApp({
   config,
   issuers,
-  db,
+  storage,
   logger,
   metrics,
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
@@ -92,7 +104,7 @@ shutDownGracefully({
   logger,
   cleanup: async () => {
     await app.close();
-    db.close();
+    await storage.close();
     void devIssuer?.close();
   },
 });

@@ -26,13 +26,13 @@ export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
 
   router
     .route('/v1/notes')
-    .get(forUser('read:notes'), (req, res) => {
+    .get(forUser('read:notes'), async (req, res) => {
       const query = parseOrThrow(listQuerySchema, req.query, 'query');
-      sendJsonText(res, service.listJson(callerOf(req).sub, query));
+      sendJsonText(res, await service.listJson(callerOf(req).sub, query));
     })
-    .post(forUser('write:notes'), jsonBody, (req, res) => {
+    .post(forUser('write:notes'), jsonBody, async (req, res) => {
       const input = parseOrThrow(noteCreateSchema, req.body, 'body');
-      const { note, etag } = service.create(callerOf(req).sub, input);
+      const { note, etag } = await service.create(callerOf(req).sub, input);
       res.location(`/v1/notes/${note.id}`).setHeader('ETag', etag);
       sendJson(res, note, 201);
     })
@@ -40,20 +40,20 @@ export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
 
   router
     .route('/v1/notes/:id')
-    .get(forUser('read:notes'), (req, res) => {
-      const { note, etag } = service.get(callerOf(req).sub, req.params.id!);
+    .get(forUser('read:notes'), async (req, res) => {
+      const { note, etag } = await service.get(callerOf(req).sub, req.params.id!);
       res.set('ETag', etag);
       if (ifNoneMatchHits(req.get('If-None-Match'), etag)) res.status(304).end();
       else sendJson(res, note);
     })
-    .patch(forUser('write:notes'), jsonBody, (req, res) => {
+    .patch(forUser('write:notes'), jsonBody, async (req, res) => {
       const patch = parseOrThrow(notePatchSchema, req.body, 'body');
-      const { note, etag } = service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
+      const { note, etag } = await service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
       res.setHeader('ETag', etag);
       sendJson(res, note);
     })
-    .delete(forUser('delete:notes'), ...deletionGuards, (req, res) => {
-      service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));
+    .delete(forUser('delete:notes'), ...deletionGuards, async (req, res) => {
+      await service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));
       res.status(204).end();
     })
     .all(allowOnly('GET', 'PATCH', 'DELETE'));

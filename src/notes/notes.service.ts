@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, PreconditionFailedError } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { etagOf, ifMatchPasses } from './etag.js';
-import type { NoteRow, NotesRepository } from './notes.repository.js';
+import type { NoteRow, NotesStorage } from './notes.storage.js';
 import type { ListQuery, NoteCreate, NotePatch } from './notes.schema.js';
 
 export interface Note {
@@ -20,54 +20,58 @@ export interface VersionedNote {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** The notes use cases. Each takes the owner first: a note is only ever reached through its owner. */
+/**
+ * The notes use cases. Each takes the owner first: a note is only ever reached through its owner. Conditional writes
+ * (If-Match) read the note, check the tag, then write only if the note is still at the version read: a write that
+ * lost a race to another one (in this process or another replica) reads the note again and is judged on that.
+ */
 export class NotesService {
-  constructor(private readonly repository: NotesRepository) {}
+  constructor(private readonly storage: NotesStorage) {}
 
   /** A page of the owner's notes, newest first, as the JSON text of `{ items: Note[], next_cursor }`. */
-  listJson(owner: string, query: ListQuery): string {
+  async listJson(owner: string, query: ListQuery): Promise<string> {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(query.cursor);
     // One note more than the page tells whether there is a next page, in the same query.
-    const rows = this.repository.page(owner, before, query.limit + 1);
+    const rows = await this.storage.page(owner, before, query.limit + 1);
     const page = rows.slice(0, query.limit);
     const last = page.at(-1);
     const nextCursor = rows.length > query.limit && last ? encodeCursor(last[0]) : null;
     return `{"items":[${page.map(([, json]) => json).join(',')}],"next_cursor":${JSON.stringify(nextCursor)}}`;
   }
 
-  create(owner: string, input: NoteCreate): VersionedNote {
-    const row = this.repository.insert(owner, { id: randomUUID(), ...input, now: new Date().toISOString() });
+  async create(owner: string, input: NoteCreate): Promise<VersionedNote> {
+    const row = await this.storage.insert(owner, { id: randomUUID(), ...input, now: new Date().toISOString() });
     return versioned(row);
   }
 
-  get(owner: string, id: string): VersionedNote {
-    return versioned(this.require(owner, id));
+  async get(owner: string, id: string): Promise<VersionedNote> {
+    return versioned(await this.require(owner, id));
   }
 
-  update(owner: string, id: string, patch: NotePatch, ifMatch: string | undefined): VersionedNote {
-    return this.repository.transaction(() => {
-      const row = this.require(owner, id);
+  async update(owner: string, id: string, patch: NotePatch, ifMatch: string | undefined): Promise<VersionedNote> {
+    for (;;) {
+      const row = await this.require(owner, id);
       if (!ifMatchPasses(ifMatch, etagOf(row.version))) throw new PreconditionFailedError();
-      const updated = this.repository.update(owner, row.seq, {
+      const updated = await this.storage.update(owner, row, {
         title: patch.title ?? row.title,
         body: patch.body ?? row.body,
         now: new Date().toISOString(),
       });
-      return versioned(updated);
-    });
+      if (updated) return versioned(updated);
+    }
   }
 
-  delete(owner: string, id: string, ifMatch: string | undefined): void {
-    this.repository.transaction(() => {
-      const row = this.require(owner, id);
+  async delete(owner: string, id: string, ifMatch: string | undefined): Promise<void> {
+    for (;;) {
+      const row = await this.require(owner, id);
       if (!ifMatchPasses(ifMatch, etagOf(row.version))) throw new PreconditionFailedError();
-      this.repository.delete(owner, row.seq);
-    });
+      if (await this.storage.delete(owner, row)) return;
+    }
   }
 
   // Another user's note and a missing one are the same 404, so ids reveal nothing.
-  private require(owner: string, id: string): NoteRow {
-    const row = UUID.test(id) ? this.repository.find(owner, id.toLowerCase()) : undefined;
+  private async require(owner: string, id: string): Promise<NoteRow> {
+    const row = UUID.test(id) ? await this.storage.find(owner, id.toLowerCase()) : undefined;
     if (!row) throw new NotFoundError('No note with this id exists for the signed-in user.');
     return row;
   }

@@ -17,6 +17,15 @@ export interface Metrics {
   readonly redisFailures: Counter<'operation'>;
   /** Reports the size of the verified-token cache as `token_cache_entries`. */
   watchTokenCache(cache: { readonly size: number }): void;
+  /** Reports a connection pool (PostgreSQL) as `db_pool_connections{state}` and `db_pool_waiting_requests`, read at scrape. */
+  watchDatabasePool(pool: DatabasePool): void;
+}
+
+/** What a pool tells about itself (node-postgres's Pool has these). */
+export interface DatabasePool {
+  readonly totalCount: number;
+  readonly idleCount: number;
+  readonly waitingCount: number;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
@@ -44,8 +53,34 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set(caches.reduce((sum, cache) => sum + cache.size, 0));
     },
   });
+  const pools: DatabasePool[] = [];
+  new Gauge({
+    name: 'db_pool_connections',
+    help: 'Database connections held by the pool, by state: in_use (running a query) or idle.',
+    labelNames: ['state'],
+    registers: [registry],
+    collect() {
+      let idle = 0;
+      let total = 0;
+      for (const pool of pools) {
+        idle += pool.idleCount;
+        total += pool.totalCount;
+      }
+      this.set({ state: 'in_use' }, total - idle);
+      this.set({ state: 'idle' }, idle);
+    },
+  });
+  new Gauge({
+    name: 'db_pool_waiting_requests',
+    help: 'Queries waiting for a free database connection.',
+    registers: [registry],
+    collect() {
+      this.set(pools.reduce((sum, pool) => sum + pool.waitingCount, 0));
+    },
+  });
   return {
     watchTokenCache: (cache) => caches.push(cache),
+    watchDatabasePool: (pool) => pools.push(pool),
     countAuthRejection: (error) => rejections.set(error, (rejections.get(error) ?? 0) + 1),
     registry,
     httpRequestDuration: new Histogram({

@@ -3,9 +3,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { migrate, openDatabase } from '../../src/db/open.js';
-import { migrations } from '../../src/db/migrations.js';
-import { NotesRepository } from '../../src/notes/notes.repository.js';
+import { migrate, openDatabase } from '../../src/db/sqlite/open.js';
+import { migrations } from '../../src/db/sqlite/migrations.js';
+import { SqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
 import { NotesService } from '../../src/notes/notes.service.js';
 
 const folders: string[] = [];
@@ -31,17 +31,17 @@ function databaseAtVersion1(): string {
   return file;
 }
 
-describe('migrations', () => {
-  it('when a version 1 database is opened, then its notes are kept, listed as GET returns them, and no seq is reused', () => {
+describe('SQLite migrations', () => {
+  it('when a version 1 database is opened, then its notes are kept, listed as GET returns them, and no seq is reused', async () => {
     const db = openDatabase(databaseAtVersion1());
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
-      const service = new NotesService(new NotesRepository(db));
-      const page = JSON.parse(service.listJson('auth0|alice', { limit: 20 })) as { items: unknown[]; next_cursor: string | null };
+      const service = new NotesService(new SqliteNotesStorage(db));
+      const page = JSON.parse(await service.listJson('auth0|alice', { limit: 20 })) as { items: unknown[]; next_cursor: string | null };
       expect(page).toEqual({
         items: [
-          service.get('auth0|alice', '00000000-0000-4000-8000-000000000002').note,
-          service.get('auth0|alice', '00000000-0000-4000-8000-000000000001').note,
+          (await service.get('auth0|alice', '00000000-0000-4000-8000-000000000002')).note,
+          (await service.get('auth0|alice', '00000000-0000-4000-8000-000000000001')).note,
         ],
         next_cursor: null,
       });
@@ -52,8 +52,8 @@ describe('migrations', () => {
         created_at: '2026-01-01T00:00:00.000Z',
         updated_at: '2026-01-01T00:00:00.000Z',
       });
-      expect(service.get('auth0|alice', '00000000-0000-4000-8000-000000000002').etag).toBe('"v3"');
-      const created = new NotesRepository(db).insert('auth0|alice', { id: '00000000-0000-4000-8000-000000000004', title: 't', body: '', now: '2026-02-01T00:00:00.000Z' });
+      expect((await service.get('auth0|alice', '00000000-0000-4000-8000-000000000002')).etag).toBe('"v3"');
+      const created = await new SqliteNotesStorage(db).insert('auth0|alice', { id: '00000000-0000-4000-8000-000000000004', title: 't', body: '', now: '2026-02-01T00:00:00.000Z' });
       expect(created.seq).toBe(4);
       expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notes' AND name NOT LIKE 'sqlite_%'`).pluck().all()).toEqual(['notes_owner_seq']);
     } finally {

@@ -5,20 +5,31 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createKeysProbe } from '../../src/auth/issuer-probe.js';
 import { loadConfig } from '../../src/config.js';
-import { openDatabase, type Db } from '../../src/db/open.js';
+import { openStorage } from '../../src/db/open-storage.js';
+import type { Db } from '../../src/db/sqlite/open.js';
 import { startServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { observeIssuerFetches } from '../../src/observability/issuer-fetch-metrics.js';
 import { captureLog } from './log-capture.js';
+import { createTestSchema, type TestSchema } from './postgres.js';
 import { loadSpecConformance } from './spec-conformance.js';
+
+/** The storage engines the API runs on; behaviour tests run against each (`describe.each(backends)`). */
+export const backends = ['sqlite', 'postgres'] as const;
+export type Backend = (typeof backends)[number];
 
 export interface TestApi {
   /** `http://127.0.0.1:PORT` of the running API. */
   readonly url: string;
   /** A supertest agent bound to the running API. */
   request(): ReturnType<typeof request>;
+  /** The engine this API runs on. */
+  readonly backend: Backend;
+  /** The SQLite database (SQLite only: throws on PostgreSQL). */
   readonly db: Db;
+  /** The DATABASE_URL it runs on (a schema of its own on PostgreSQL, unless the test passed one). */
+  readonly databaseUrl: string;
   /** The API's metrics registry and instruments (process metrics left out). */
   readonly metrics: Metrics;
   /** Everything the API logged so far, as JSON lines. */
@@ -28,8 +39,10 @@ export interface TestApi {
 }
 
 /**
- * Starts the real API on 127.0.0.1 (port 0) against a test issuer and a fresh SQLite file in a temp folder.
- * Every response is checked against openapi.yaml; `close()` reports any mismatch.
+ * Starts the real API on 127.0.0.1 (port 0) against a test issuer and a fresh database: a SQLite file in a temp folder,
+ * or (`backend: 'postgres'`) a schema of its own in the test PostgreSQL database (test/support/postgres.ts), dropped
+ * at `close()`. A DATABASE_URL in `env` is used as it is (two APIs on one database). Every response is checked against
+ * openapi.yaml; `close()` reports any mismatch.
  *
  * @example
  * const issuer = await startTestIssuer();
@@ -42,27 +55,29 @@ export interface IssuerLike {
   readonly audience: string;
 }
 
-export async function startApi(issuer: IssuerLike, env: Record<string, string> = {}): Promise<TestApi> {
+export async function startApi(issuer: IssuerLike, env: Record<string, string> = {}, backend: Backend = 'sqlite'): Promise<TestApi> {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-api-'));
+  const schema: TestSchema | undefined = backend === 'postgres' && !env.DATABASE_URL ? await createTestSchema() : undefined;
   const config = loadConfig({
     ISSUER_BASE_URL: issuer.url,
     AUDIENCE: issuer.audience,
     TOKEN_SIGNING_ALGS: 'RS256,ES256',
-    DATABASE_URL: path.join(folder, 'notes.db'),
+    DATABASE_URL: schema?.url ?? path.join(folder, 'notes.db'),
     LOG_LEVEL: 'info',
     NODE_ENV: 'test',
     ...env,
   });
   const log = captureLog();
-  const db = openDatabase(config.DATABASE_URL);
+  const logger = createLogger(config.LOG_LEVEL, log.stream);
   const metrics = createMetrics({ defaultMetrics: false });
+  const storage = await openStorage(config, { logger, metrics });
   const stopObserving = observeIssuerFetches(metrics, config.ISSUER_BASE_URL!);
   const app = createApp({
     metrics,
     config,
     issuers: config.ISSUER_BASE_URL!,
-    db,
-    logger: createLogger(config.LOG_LEVEL, log.stream),
+    storage,
+    logger,
     keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
   });
   await app.connecting;
@@ -72,14 +87,20 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
   return {
     url: running.url,
     request: () => request(running.url),
-    db,
+    backend: storage.kind,
+    get db() {
+      if (!storage.sqlite) throw new Error('api.db is the SQLite database; this API runs on PostgreSQL');
+      return storage.sqlite;
+    },
+    databaseUrl: config.DATABASE_URL,
     metrics,
     logs: log.text,
     async close() {
       stopObserving();
       await running.close();
       await app.close();
-      db.close();
+      await storage.close();
+      await schema?.drop();
       fs.rmSync(folder, { recursive: true, force: true });
       const violations = conformance.violations();
       if (violations.length > 0) throw new Error(`Responses that do not match openapi.yaml:\n${violations.join('\n')}`);

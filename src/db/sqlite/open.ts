@@ -5,18 +5,12 @@ import { migrations } from './migrations.js';
 
 export type Db = Database.Database;
 
-/** Resolves `DATABASE_URL` (`sqlite:…`, `file:…`, a plain path, or `:memory:`) to what SQLite opens. */
-export function databasePath(databaseUrl: string): string {
-  const withoutScheme = databaseUrl.replace(/^(sqlite|file):(\/\/)?/, '');
-  return withoutScheme === ':memory:' ? withoutScheme : path.resolve(withoutScheme);
-}
-
 /**
- * Opens the database, creating its folder, and brings its schema up to date.
+ * Opens the database file (`DATABASE_URL` read by parseDatabaseUrl, or `:memory:`), creating its folder, and brings
+ * its schema up to date.
  * WAL lets readers run beside the writer; `synchronous = FULL` makes every acknowledged write survive a power cut.
  */
-export function openDatabase(databaseUrl: string): Db {
-  const file = databasePath(databaseUrl);
+export function openDatabase(file: string): Db {
   if (file !== ':memory:') fs.mkdirSync(path.dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');

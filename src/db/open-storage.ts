@@ -1,0 +1,74 @@
+import type { Config } from '../config.js';
+import { sqliteCheck, type ReadinessCheck } from '../health/health.router.js';
+import type { NotesStorage } from '../notes/notes.storage.js';
+import type { Logger } from '../observability/logger.js';
+import type { Metrics } from '../observability/metrics.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { migrate } from './postgres/migrate.js';
+import { PostgresNotesStorage } from './postgres/notes.storage.js';
+import { createPool, postgresCheck } from './postgres/pool.js';
+import { openDatabase, type Db } from './sqlite/open.js';
+import { SqliteNotesStorage } from './sqlite/notes.storage.js';
+
+/** The storage the API runs on, whichever engine `DATABASE_URL` names; the service and routes see only `notes`. */
+export interface Storage {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly notes: NotesStorage;
+  /** `/readyz`'s `database` check. */
+  readonly readiness: ReadinessCheck;
+  /** The SQLite handle, when that is the engine (tests reach into it). */
+  readonly sqlite?: Db;
+  close(): Promise<void>;
+}
+
+export type StorageSettings = Pick<
+  Config,
+  'DATABASE_URL' | 'DATABASE_POOL_SIZE' | 'DATABASE_CONNECT_TIMEOUT_MS' | 'DATABASE_STATEMENT_TIMEOUT_MS' | 'DATABASE_CA_FILE'
+>;
+
+/**
+ * Opens the storage `DATABASE_URL` names and brings its schema up to date: SQLite in-process, or a pool of
+ * PostgreSQL connections whose migrations run under an advisory lock. Rejects (with the URL's password redacted)
+ * when the database cannot be opened or migrated.
+ */
+export async function openStorage(config: StorageSettings, deps: { logger: Logger; metrics: Metrics }): Promise<Storage> {
+  const target = parseDatabaseUrl(config.DATABASE_URL);
+  if (target.kind === 'sqlite') {
+    const db = openDatabase(target.path);
+    return {
+      kind: 'sqlite',
+      notes: new SqliteNotesStorage(db, deps.metrics.dbQueryDuration),
+      readiness: sqliteCheck(db),
+      sqlite: db,
+      close: async () => void db.close(),
+    };
+  }
+
+  const where = redactDatabaseUrl(target.url);
+  const pool = createPool({
+    url: target.url,
+    size: config.DATABASE_POOL_SIZE,
+    connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+    caFile: config.DATABASE_CA_FILE,
+  });
+  // An idle connection the server drops (a restart, a failover) is reported here; unheard, it would crash the
+  // process. The pool has already discarded it and opens a new one when needed.
+  pool.on('error', (error: Error & { code?: string }) => {
+    deps.logger.warn({ err: { message: error.message, code: error.code }, database: where }, 'PostgreSQL closed an idle connection');
+  });
+  try {
+    const applied = await migrate(pool);
+    deps.logger.info({ database: where, migrations_applied: applied }, 'notes are kept in PostgreSQL');
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw new Error(`Cannot open PostgreSQL at ${where}: ${(error as Error).message}`, { cause: error });
+  }
+  deps.metrics.watchDatabasePool(pool);
+  return {
+    kind: 'postgres',
+    notes: new PostgresNotesStorage(pool, deps.metrics.dbQueryDuration),
+    readiness: postgresCheck(pool, Math.min(config.DATABASE_CONNECT_TIMEOUT_MS, 2000)),
+    close: () => pool.end(),
+  };
+}

@@ -1,0 +1,85 @@
+import fs from 'node:fs';
+import pg from 'pg';
+import { DatabaseUnavailableError } from '../../errors.js';
+import type { ReadinessCheck } from '../../health/health.router.js';
+
+export interface PoolSettings {
+  url: string;
+  size: number;
+  connectTimeoutMs: number;
+  statementTimeoutMs: number;
+  /** A PEM file of CAs; sets `sslrootcert` (and `sslmode=verify-full` when the URL names no `sslmode`). */
+  caFile?: string | undefined;
+}
+
+/**
+ * The process's one pool of PostgreSQL connections (node-postgres). Every wait is bounded: opening a connection or
+ * waiting for a free one (`connectionTimeoutMillis`), a statement on the server (`statement_timeout`), and the answer
+ * on the client (`query_timeout`, a second later, for a server that stopped answering altogether).
+ */
+export function createPool(settings: PoolSettings): pg.Pool {
+  return new pg.Pool({
+    connectionString: withCaFile(settings.url, settings.caFile),
+    max: settings.size,
+    connectionTimeoutMillis: settings.connectTimeoutMs,
+    statement_timeout: settings.statementTimeoutMs,
+    query_timeout: settings.statementTimeoutMs + 1000,
+    idleTimeoutMillis: 30_000,
+    keepAlive: true,
+    application_name: 'notes-api',
+  });
+}
+
+// node-postgres lets the connection string's TLS settings override the `ssl` option, so the CA file goes into the
+// URL, where it reads `sslrootcert` itself.
+function withCaFile(url: string, caFile: string | undefined): string {
+  if (!caFile) return url;
+  try {
+    fs.accessSync(caFile, fs.constants.R_OK);
+  } catch {
+    throw new Error(`DATABASE_CA_FILE ${caFile} cannot be read`);
+  }
+  const parsed = new URL(url);
+  parsed.searchParams.set('sslrootcert', caFile);
+  if (!parsed.searchParams.has('sslmode')) parsed.searchParams.set('sslmode', 'verify-full');
+  return parsed.toString();
+}
+
+/**
+ * Whether a failure says the database cannot serve right now (rather than that a statement is wrong): no SQLSTATE at
+ * all (the connection failed, closed or timed out on the client), or a connection exception (08), insufficient
+ * resources (53: too many connections, disk full) or operator intervention (57: statement timeout, shutting down,
+ * starting up).
+ */
+export function isUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return /^(08|53|57)/.test(code);
+  return true;
+}
+
+/** Runs a query, turning "the database is not there" into a 503 (`DatabaseUnavailableError`); SQL errors stay 500s. */
+export async function unavailableAs503<T>(query: Promise<T>): Promise<T> {
+  try {
+    return await query;
+  } catch (error) {
+    throw isUnavailable(error) ? new DatabaseUnavailableError(error) : error;
+  }
+}
+
+/** `/readyz`'s `database` check: PostgreSQL answers `SELECT 1` within `timeoutMs` (whatever the pool's own waits). */
+export function postgresCheck(pool: pg.Pool, timeoutMs: number): ReadinessCheck {
+  return {
+    name: 'database',
+    ready: async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), timeoutMs);
+      });
+      try {
+        return await Promise.race([pool.query('SELECT 1').then(() => true, () => false), late]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}

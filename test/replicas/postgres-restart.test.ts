@@ -26,7 +26,7 @@ beforeAll(async () => {
       RATE_LIMIT_PER_USER: '100000',
     },
   });
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await group?.close();
   postgres?.close();

@@ -3,12 +3,10 @@
  * whatever a client does through one replica holds through the others.
  */
 import { randomUUID } from 'node:crypto';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDpopKey, dpopProof } from '../support/dpop.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
+import { createTestSchema, type TestSchema } from '../support/postgres.js';
 import { listAll, send, writeContinuously } from '../support/replica-client.js';
 import { explained, sharedRedis, startReplicas, type Replica, type Replicas } from '../support/replicas.js';
 
@@ -22,14 +20,14 @@ const PUBLIC_HOST = 'notes.replicas.test';
 let issuer: TestIssuer;
 let group: Replicas | undefined;
 let replicas: readonly Replica[];
-let folder: string;
+let schema: TestSchema | undefined;
 beforeAll(async () => {
   issuer = await startTestIssuer();
-  folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-replicas-'));
+  schema = await createTestSchema();
   group = await startReplicas({
     issuer,
     env: {
-      DATABASE_URL: path.join(folder, 'notes.db'),
+      DATABASE_URL: schema.url,
       ...(await sharedRedis()),
       PUBLIC_URL: `http://${PUBLIC_HOST}`,
       RATE_LIMIT_PER_USER: String(PER_USER),
@@ -37,11 +35,11 @@ beforeAll(async () => {
     },
   });
   replicas = group.replicas;
-}, 60_000);
+}, 120_000);
 afterAll(async () => {
   await group?.close();
   await issuer?.close();
-  fs.rmSync(folder, { recursive: true, force: true });
+  await schema?.drop();
 });
 
 /** A user of their own for each test, so budgets and notes of one test never touch another's. */

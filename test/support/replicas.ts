@@ -44,7 +44,7 @@ export interface ReplicaOptions {
   env?: Record<string, string>;
   /** Each replica also serves /metrics on a port of its own (port 0). */
   metrics?: boolean;
-  /** How long each may take to print its "listening on" line (default 30 s: three tsx starts share two cores). */
+  /** How long each may take to print its "listening on" line (default 60 s: three tsx starts share two busy cores). */
   startTimeoutMs?: number;
 }
 
@@ -124,7 +124,7 @@ async function startReplica(name: string, cwd: string, options: ReplicaOptions):
       resolve({ code, signal });
     }),
   );
-  const timeoutMs = options.startTimeoutMs ?? 30_000;
+  const timeoutMs = options.startTimeoutMs ?? 60_000;
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${tail(output)}`)), timeoutMs);
     const check = () => {

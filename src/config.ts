@@ -69,7 +69,7 @@ export const configSchema = z.object({
   DPOP: z.enum(['allowed', 'required', 'disabled']).default('allowed'),
   /** How old a DPoP proof (`iat`) may be, in seconds; also how long its `jti` is remembered against replay. */
   DPOP_PROOF_MAX_AGE_SECONDS: z.coerce.number({ message: 'must be a number' }).int().min(1).max(3600).default(300),
-  /** How many DPoP proof ids the replay store keeps at most (oldest forgotten first). */
+  /** How many DPoP proof ids the in-process replay store keeps at most (oldest forgotten first); unused with `REDIS_URL`. */
   DPOP_REPLAY_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int().min(100).max(10_000_000).default(100_000),
   /** Step-up (RFC 9470): deleting a note needs a login (`auth_time`) at most this many seconds old. */
   STEP_UP_MAX_AGE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).optional(),

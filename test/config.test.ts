@@ -46,6 +46,12 @@ describe('loadConfig', () => {
     [{ LOG_CLIENT_ERRORS_PER_MINUTE: '-5' }, /^Invalid configuration: LOG_CLIENT_ERRORS_PER_MINUTE /],
     [{ LOG_CLIENT_ERRORS_PER_MINUTE: 'many' }, /^Invalid configuration: LOG_CLIENT_ERRORS_PER_MINUTE must be a number$/],
     [{ LOG_CLIENT_ERRORS_PER_MINUTE: '2.5' }, /^Invalid configuration: LOG_CLIENT_ERRORS_PER_MINUTE must be a whole number$/],
+    // The line never repeats the URL: it may carry a password.
+    [{ REDIS_URL: 'http://user:hunter2@cache:6379' }, /^Invalid configuration: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL$/],
+    [{ REDIS_URL: 'cache:6379' }, /^Invalid configuration: REDIS_URL must be a redis:\/\/ or rediss:\/\/ URL$/],
+    [{ REDIS_TIMEOUT_MS: 'soon' }, /^Invalid configuration: REDIS_TIMEOUT_MS must be a number$/],
+    [{ RATE_LIMIT_SYNC_INTERVAL_MS: '1' }, /^Invalid configuration: RATE_LIMIT_SYNC_INTERVAL_MS /],
+    [{ REDIS_KEY_PREFIX: 'has space' }, /^Invalid configuration: REDIS_KEY_PREFIX /],
   ])('when the environment is %j, then a ConfigError of one line naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -9,7 +9,9 @@ import type { ProofIdStore } from './proof-id-store.js';
  * the proof cannot be checked and is not admitted (fails closed): ServiceUnavailableError, a 503 with Retry-After.
  */
 export function redisProofIdStore(redis: RedisConnection): ProofIdStore {
-  const unavailable = new ServiceUnavailableError('DPoP proofs cannot be checked against replay right now; retry with a new proof after Retry-After.');
+  const unavailable = new ServiceUnavailableError('DPoP proofs cannot be checked against replay right now; retry with a new proof after Retry-After.', {
+    extensions: { action: 'retry' },
+  });
   return {
     async remember(id, lifetimeMs) {
       // Hashed: a proof id is the client's choice, of any length.

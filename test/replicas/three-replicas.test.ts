@@ -8,7 +8,8 @@ import { createDpopKey, dpopProof } from '../support/dpop.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { createTestSchema, type TestSchema } from '../support/postgres.js';
 import { listAll, send, writeContinuously } from '../support/replica-client.js';
-import { explained, sharedRedis, startReplicas, type Replica, type Replicas } from '../support/replicas.js';
+import { testRedisEnv } from '../support/redis.js';
+import { explained, startReplicas, type Replica, type Replicas } from '../support/replicas.js';
 
 /** The per-user budget of this file's replicas: small enough to exhaust in a second, large enough to measure 10%. */
 const PER_USER = 300;
@@ -28,7 +29,7 @@ beforeAll(async () => {
     issuer,
     env: {
       DATABASE_URL: schema.url,
-      ...(await sharedRedis()),
+      ...(await testRedisEnv('replicas')),
       PUBLIC_URL: `http://${PUBLIC_HOST}`,
       RATE_LIMIT_PER_USER: String(PER_USER),
       RATE_LIMIT_WINDOW_SECONDS: String(WINDOW_SECONDS),

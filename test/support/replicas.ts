@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -205,26 +204,3 @@ export function explained(group: () => Replicas | undefined, body: () => Promise
   };
 }
 
-/**
- * The replicas' Redis settings: TEST_REDIS_URL (default redis://127.0.0.1:6379) with a key prefix of their own, so
- * test files running in parallel never share counts or proof ids. Fails, saying how to start Redis, when it does not
- * answer.
- */
-export async function sharedRedis(): Promise<{ REDIS_URL: string; REDIS_KEY_PREFIX: string }> {
-  const url = process.env.TEST_REDIS_URL || 'redis://127.0.0.1:6379';
-  const { Redis } = await import('ioredis');
-  const client = new Redis(url, { lazyConnect: true, connectTimeout: 2000, maxRetriesPerRequest: 0, retryStrategy: () => null });
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (error) {
-    throw new Error(
-      `Redis does not answer at ${url} (${(error as Error).message}). Start it: ` +
-        'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no (or set TEST_REDIS_URL)',
-      { cause: error },
-    );
-  } finally {
-    client.disconnect();
-  }
-  return { REDIS_URL: url, REDIS_KEY_PREFIX: `test-replicas-${randomUUID()}:` };
-}

@@ -6,7 +6,11 @@ import type { HitCounter, RateLimitStore, WindowCount } from './rate-limit-store
 interface SyncedCount extends WindowCount {
   /** Start of the window (a multiple of its length since the epoch, so every replica has the same windows). */
   readonly windowStart: number;
-  /** The key's name in Redis, without the prefix (made once per key, carried from window to window). */
+  /** The window's key in Redis, without the prefix. */
+  readonly redisKey: string;
+  /** When Redis may forget the key. */
+  readonly expireAt: number;
+  /** The client key's hash, carried from window to window (made once per client key). */
   readonly id: string;
   /** Hits counted here and not yet sent. */
   unsent: number;
@@ -15,7 +19,6 @@ interface SyncedCount extends WindowCount {
 }
 
 interface SyncedCounter extends HitCounter {
-  readonly name: string;
   readonly windowMs: number;
   readonly counts: Map<string, SyncedCount>;
 }
@@ -27,13 +30,30 @@ export interface RedisRateLimitOptions {
   maxKeys?: number;
 }
 
+/**
+ * Adds each replica's unsent hits to its window's key and returns the totals, for a batch of keys in one call (one
+ * command per interval instead of two per key: the client's cost of a sync is per command). The replica that creates
+ * a key sets its expiry. KEYS: the window keys; ARGV: hits and expiry time (ms since the epoch) for each key in turn.
+ */
+const ADD_HITS = `local totals = {}
+for i, key in ipairs(KEYS) do
+  local hits = tonumber(ARGV[2 * i - 1])
+  local total = redis.call('INCRBY', key, hits)
+  if total == hits then redis.call('PEXPIREAT', key, ARGV[2 * i]) end
+  totals[i] = total
+end
+return totals`;
+
+/** Keys per script call: a call holds Redis for its duration, so a long batch is cut into several (one pipeline). */
+const KEYS_PER_CALL = 500;
+
 /** Windows' keys outlive their window by this much in Redis, for replicas whose clocks are slightly behind. */
 const EXPIRY_MARGIN_MS = 5_000;
 
 /**
  * Rate-limit counts shared by every replica through Redis, as Kong's `sync_rate` does it: each replica counts hits in
- * memory (so a decision never waits for Redis) and, every `syncIntervalMs`, sends each key's unsent hits with one
- * INCRBY (all keys in one pipeline) and takes back the global total. A decision is the global total at the last sync
+ * memory (so a decision never waits for Redis) and, every `syncIntervalMs`, sends each key's unsent hits with
+ * INCRBY (all keys in one pipeline of scripts, ADD_HITS) and takes back the global total. A decision is the global total at the last sync
  * plus the hits counted here since. Windows are fixed (multiples of their length since the epoch), so replicas count
  * into the same Redis key, which expires with its window.
  *
@@ -47,26 +67,42 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
   const counters: SyncedCounter[] = [];
   let syncing: Promise<void> | undefined;
 
+  // The counts with hits to send: a count joins when its first unsent hit is counted, so a sync never scans keys
+  // that have nothing to send.
+  let dirty: SyncedCount[] = [];
+  let sweptAt = Date.now();
+
+  /** Forgets the counts of windows that are over (they decide nothing any longer), at most once a second. */
+  const sweep = (now: number): void => {
+    if (now - sweptAt < 1000) return;
+    sweptAt = now;
+    for (const { counts, windowMs } of counters) {
+      for (const [key, count] of counts) if (count.windowStart + windowMs <= now) counts.delete(key);
+    }
+  };
+
   const sync = async (): Promise<void> => {
     const now = Date.now();
-    const batch: Array<{ count: SyncedCount; key: string; expireAt: number }> = [];
-    for (const counter of counters) {
-      for (const [key, count] of counter.counts) {
-        const windowEnd = count.windowStart + counter.windowMs;
-        if (windowEnd <= now) {
-          // A past window's hits no longer decide anything.
-          if (count.sending === 0) counter.counts.delete(key);
-          continue;
-        }
-        if (count.unsent === 0 || count.sending !== 0) continue;
-        count.sending = count.unsent;
-        count.unsent = 0;
-        batch.push({ count, key: `rl:${counter.name}:${counter.windowMs}:${count.windowStart}:${count.id}`, expireAt: windowEnd + EXPIRY_MARGIN_MS });
-      }
+    sweep(now);
+    if (dirty.length === 0) return;
+    if (redis.client.status !== 'ready') {
+      // Nothing would be sent: the hits wait for the next sync, and the failure is counted without building a batch.
+      redis.failed('rate_limit_sync', new Error(`Redis connection ${redis.client.status}`));
+      dirty = dirty.filter((count) => count.expireAt > now);
+      return;
+    }
+    const batch = dirty.filter((count) => count.expireAt > now);
+    dirty = [];
+    for (const count of batch) {
+      count.sending = count.unsent;
+      count.unsent = 0;
     }
     if (batch.length === 0) return;
     const pipeline = redis.client.pipeline();
-    for (const { count, key, expireAt } of batch) pipeline.incrby(key, count.sending).pexpireat(key, expireAt);
+    for (let start = 0; start < batch.length; start += KEYS_PER_CALL) {
+      const chunk = batch.slice(start, start + KEYS_PER_CALL);
+      pipeline.eval(ADD_HITS, chunk.length, ...chunk.map((count) => count.redisKey), ...chunk.flatMap((count) => [count.sending, count.expireAt]));
+    }
     let results: Array<[Error | null, unknown]> | null;
     try {
       results = await pipeline.exec();
@@ -75,16 +111,19 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
       redis.failed('rate_limit_sync', error);
     }
     let failure: unknown;
-    batch.forEach(({ count }, i) => {
-      const [error, total] = results?.[2 * i] ?? [new Error('no reply'), undefined];
+    batch.forEach((count, i) => {
+      const [error, totals] = results?.[Math.floor(i / KEYS_PER_CALL)] ?? [new Error('no reply'), undefined];
+      const total = Array.isArray(totals) ? totals[i % KEYS_PER_CALL] : undefined;
       if (error === null && typeof total === 'number') {
         // Redis's total counts the hits just sent; those counted here since are added again.
         count.totalHits = total + count.unsent;
       } else {
-        failure ??= error;
+        failure ??= error ?? new Error('unexpected reply');
         count.unsent += count.sending;
       }
       count.sending = 0;
+      // Hits counted while the batch was away (or a batch that failed) go with the next sync.
+      if (count.unsent > 0) dirty.push(count);
     });
     if (results === null) return;
     if (failure === undefined) redis.succeeded();
@@ -100,7 +139,6 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
     counter(name, windowMs) {
       const counts = new Map<string, SyncedCount>();
       const counter: SyncedCounter = {
-        name,
         windowMs,
         counts,
         hit(key, now) {
@@ -108,18 +146,21 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
           let count = counts.get(key);
           if (count === undefined || count.windowStart !== windowStart) {
             if (count === undefined && counts.size >= maxKeys) counts.delete(counts.keys().next().value!);
+            const id = count?.id ?? hash('sha256', key, 'base64url').slice(0, 22);
             count = {
               windowStart,
               resetTime: new Date(windowStart + windowMs),
-              id: count?.id ?? hash('sha256', key, 'base64url').slice(0, 22),
+              redisKey: `rl:${name}:${windowMs}:${windowStart}:${id}`,
+              expireAt: windowStart + windowMs + EXPIRY_MARGIN_MS,
+              id,
               totalHits: 0,
               unsent: 0,
               sending: 0,
             };
             counts.set(key, count);
           }
-          count.unsent += 1;
           count.totalHits += 1;
+          if (++count.unsent === 1 && count.sending === 0) dirty.push(count);
           return count;
         },
       };

@@ -1,7 +1,6 @@
 import { createApp } from './app.js';
 import { createKeysProbe } from './auth/issuer-probe.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
-import { redactDatabaseUrl } from './db/database-url.js';
 import { openStorage, type Storage } from './db/open-storage.js';
 import { limitHeapGrowth } from './heap-growth.js';
 import { startServer, type RunningServer } from './http/server.js';
@@ -61,8 +60,8 @@ async function storageOrExit(config: Config, logger: Logger, metrics: Metrics): 
   try {
     return await openStorage(config, { logger, metrics });
   } catch (error) {
-    // The message names the URL with its password redacted; the driver's own messages never carry it.
-    console.error(redactDatabaseUrl((error as Error).message));
+    // openStorage's message names the URL with its password redacted; the driver's own messages never carry it.
+    console.error((error as Error).message);
     process.exit(1);
   }
 }

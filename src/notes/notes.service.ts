@@ -18,12 +18,14 @@ export interface VersionedNote {
   etag: string;
 }
 
+const NOT_FOUND = 'No note with this id exists for the signed-in user.';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The notes use cases. Each takes the owner first: a note is only ever reached through its owner. Conditional writes
  * (If-Match) read the note, check the tag, then write only if the note is still at the version read: a write that
- * lost a race to another one (in this process or another replica) reads the note again and is judged on that.
+ * lost a race to another one (in this process or another replica) reads the note again and is judged on what it finds
+ * (412 when it changed, 404 when it is gone: RFC 9110 §13.2.1 ignores a precondition on a missing resource).
  */
 export class NotesService {
   constructor(private readonly storage: NotesStorage) {}
@@ -49,8 +51,8 @@ export class NotesService {
   }
 
   async update(owner: string, id: string, patch: NotePatch, ifMatch: string | undefined): Promise<VersionedNote> {
+    let row = await this.require(owner, id);
     for (;;) {
-      const row = await this.require(owner, id);
       if (!ifMatchPasses(ifMatch, etagOf(row.version))) throw new PreconditionFailedError();
       const updated = await this.storage.update(owner, row, {
         title: patch.title ?? row.title,
@@ -58,21 +60,23 @@ export class NotesService {
         now: new Date().toISOString(),
       });
       if (updated) return versioned(updated);
+      row = await this.require(owner, id);
     }
   }
 
   async delete(owner: string, id: string, ifMatch: string | undefined): Promise<void> {
+    let row = await this.require(owner, id);
     for (;;) {
-      const row = await this.require(owner, id);
       if (!ifMatchPasses(ifMatch, etagOf(row.version))) throw new PreconditionFailedError();
       if (await this.storage.delete(owner, row)) return;
+      row = await this.require(owner, id);
     }
   }
 
   // Another user's note and a missing one are the same 404, so ids reveal nothing.
   private async require(owner: string, id: string): Promise<NoteRow> {
     const row = UUID.test(id) ? await this.storage.find(owner, id.toLowerCase()) : undefined;
-    if (!row) throw new NotFoundError('No note with this id exists for the signed-in user.');
+    if (!row) throw new NotFoundError(NOT_FOUND);
     return row;
   }
 }

@@ -17,7 +17,7 @@ interface PgNoteRow {
 const ROW = 'seq, id, owner, title, body, version, created_at, updated_at';
 
 /** The JSON the API returns for a note, in toNote's field order, stored with every write (see migration 1). */
-const noteJson = (id: string, title: string, body: string, createdAt: string, updatedAt: string) =>
+export const noteJson = (id: string, title: string, body: string, createdAt: string, updatedAt: string) =>
   JSON.stringify({ id, title, body, created_at: createdAt, updated_at: updatedAt });
 
 /**

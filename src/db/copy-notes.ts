@@ -1,0 +1,123 @@
+import fs from 'node:fs';
+import Database from 'better-sqlite3';
+import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { migrate } from './postgres/migrate.js';
+import { noteJson } from './postgres/notes.storage.js';
+import { createPool } from './postgres/pool.js';
+
+/** A bad argument or a source/target that cannot be used: the command prints the message and exits 1. */
+export class CopyError extends Error {
+  override name = 'CopyError';
+}
+
+export interface CopyResult {
+  /** Notes inserted into PostgreSQL by this run. */
+  copied: number;
+  /** Notes already there (same id), left as they were. */
+  alreadyThere: number;
+  /** The target URL, password redacted. */
+  to: string;
+}
+
+interface SqliteNote {
+  id: string;
+  owner: string;
+  title: string;
+  body: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
+
+const BATCH = 500;
+
+/**
+ * Copies every note of a SQLite database (read-only; any schema version) into PostgreSQL, bringing the PostgreSQL
+ * schema up to date first. Ids, owners, titles, bodies, versions (so ETags) and timestamps are kept; notes are inserted
+ * oldest first, so their order (newest first, by seq) is kept too, after any notes PostgreSQL already has. One
+ * transaction: a failed copy leaves nothing. A note whose id is already there is left alone, so running it twice
+ * copies nothing the second time.
+ */
+export async function copyNotes(options: { from: string; to: string }): Promise<CopyResult> {
+  const source = parseOrCopyError(options.from, '--from');
+  if (source.kind !== 'sqlite' || source.path === ':memory:') throw new CopyError('--from must name a SQLite database file (a path, file: or sqlite:)');
+  const target = parseOrCopyError(options.to, '--to');
+  if (target.kind !== 'postgres') throw new CopyError('--to must be a postgres:// or postgresql:// URL');
+  if (!fs.existsSync(source.path)) throw new CopyError(`--from: no SQLite database at ${source.path}`);
+  const to = redactDatabaseUrl(target.url);
+
+  const sqlite = new Database(source.path, { readonly: true, fileMustExist: true });
+  const pool = createPool({ url: target.url, size: 1, connectTimeoutMs: 10_000, statementTimeoutMs: 300_000 });
+  pool.on('error', () => {});
+  try {
+    const hasNotes = sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'`).get();
+    if (!hasNotes) throw new CopyError(`--from: ${source.path} holds no notes table (is it this API's database?)`);
+    try {
+      await migrate(pool);
+    } catch (error) {
+      throw new CopyError(`--to: cannot open PostgreSQL at ${to}: ${(error as Error).message}`, { cause: error });
+    }
+    const client = await pool.connect();
+    let copied = 0;
+    let seen = 0;
+    try {
+      await client.query('BEGIN');
+      const rows = sqlite
+        .prepare<[], SqliteNote>(`SELECT id, owner, title, body, version, created_at, updated_at FROM notes ORDER BY seq`)
+        .iterate();
+      let batch: SqliteNote[] = [];
+      const flush = async () => {
+        if (batch.length === 0) return;
+        copied += await insertBatch(client, batch);
+        seen += batch.length;
+        batch = [];
+      };
+      for (const row of rows) {
+        batch.push(row);
+        if (batch.length === BATCH) await flush();
+      }
+      await flush();
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => {});
+      throw error;
+    } finally {
+      client.release();
+    }
+    return { copied, alreadyThere: seen - copied, to };
+  } finally {
+    sqlite.close();
+    await pool.end();
+  }
+}
+
+async function insertBatch(client: { query: (text: string, values: unknown[]) => Promise<{ rowCount: number | null }> }, notes: SqliteNote[]): Promise<number> {
+  const columns: unknown[][] = [[], [], [], [], [], [], [], []];
+  for (const note of notes) {
+    // Timestamps as the API writes them (toISOString), so the stored JSON and a read of the row agree.
+    const created = new Date(note.created_at).toISOString();
+    const updated = new Date(note.updated_at).toISOString();
+    [note.id, note.owner, note.title, note.body, note.version, created, updated, noteJson(note.id, note.title, note.body, created, updated)].forEach(
+      (value, i) => columns[i]!.push(value),
+    );
+  }
+  // One statement per batch; WITH ORDINALITY … ORDER BY keeps the batch's order as the identity values are drawn.
+  const result = await client.query(
+    `INSERT INTO notes (id, owner, title, body, version, created_at, updated_at, json)
+     SELECT id, owner, title, body, version, created_at, updated_at, json
+     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::text[])
+       WITH ORDINALITY AS source (id, owner, title, body, version, created_at, updated_at, json, position)
+     ORDER BY position
+     ON CONFLICT (id) DO NOTHING`,
+    columns,
+  );
+  return result.rowCount ?? 0;
+}
+
+function parseOrCopyError(value: string, option: string) {
+  try {
+    return parseDatabaseUrl(value);
+  } catch (error) {
+    throw new CopyError(`${option} ${(error as Error).message}`, { cause: error });
+  }
+}

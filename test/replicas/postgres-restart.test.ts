@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
-import { listAll, send, writeContinuously, type Answer } from '../support/replica-client.js';
+import { listAll, send, until, writeContinuously, type Answer } from '../support/replica-client.js';
 import { explained, startReplicas, type Replicas } from '../support/replicas.js';
 
 let issuer: TestIssuer;
@@ -44,29 +44,26 @@ describe('PostgreSQL restarted under load', () => {
         const replicas = group!.replicas;
         const tokens = await Promise.all(Array.from({ length: 6 }, () => issuer.mint({ sub: `auth0|restart-${randomUUID()}` })));
         const load = writeContinuously(() => replicas.map((replica) => replica.url), tokens);
-        await pause(700);
-        const beforeCrash = load.acknowledged.length;
+        // Every replica writing first (a bounded wait, not a fixed sleep: this machine may be slow).
+        const loaded = await until(() => replicas.every((replica) => load.acknowledged.filter((write) => write.via === replica.url).length >= 5), 15_000);
 
         postgres!.stop();
-        await pause(1500);
+        const refusedBefore = load.refusals.length;
+        // Down long enough for every replica to answer writes with 503, and for its readiness check to fail.
+        await until(() => new Set(load.refusals.slice(refusedBefore).map((refusal) => refusal.via)).size === replicas.length, 10_000);
+        await pause(500);
         // Every replica says it is not ready, and why.
         const readiness: Answer[] = await Promise.all(replicas.map((replica) => send(replica.url, '/readyz')));
         postgres!.start();
         const upAt = Date.now();
 
         // Recovered: each replica acknowledges writes again, without a restart (bounded: 15 s).
-        const recovered = async () => {
-          for (const deadline = Date.now() + 15_000; Date.now() < deadline; await pause(100)) {
-            const since = new Set(load.acknowledged.filter((write) => write.at > upAt).map((write) => write.via));
-            if (replicas.every((replica) => since.has(replica.url))) return true;
-          }
-          return false;
-        };
-        const allRecovered = await recovered();
+        const writingAgain = (url: string) => load.acknowledged.some((write) => write.at > upAt && write.via === url);
+        const allRecovered = await until(() => replicas.every((replica) => writingAgain(replica.url)), 15_000);
         await pause(300);
         await load.stop();
 
-        expect(beforeCrash).toBeGreaterThan(0);
+        expect(loaded).toBe(true);
         expect(allRecovered).toBe(true);
         for (const ready of readiness) {
           expect(ready.status).toBe(503);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createDpopKey, dpopProof } from '../support/dpop.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { createTestSchema, type TestSchema } from '../support/postgres.js';
-import { listAll, send, writeContinuously } from '../support/replica-client.js';
+import { listAll, send, until, writeContinuously } from '../support/replica-client.js';
 import { testRedisEnv } from '../support/redis.js';
 import { explained, startReplicas, type Replica, type Replicas } from '../support/replicas.js';
 
@@ -162,16 +162,18 @@ describe('a replica lost mid-load', () => {
     const [survivors, victim] = [replicas.slice(0, 2), replicas[2]!];
     let targets = replicas.map((replica) => replica.url);
     const load = writeContinuously(() => targets, tokens);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Load on every replica first (bounded waits, not fixed sleeps: this machine may be slow).
+    const loaded = await until(() => replicas.every((replica) => load.acknowledged.filter((write) => write.via === replica.url).length >= 5), 15_000);
     const killedAt = Date.now();
     victim.kill('SIGKILL');
     expect(await victim.exited).toEqual({ code: null, signal: 'SIGKILL' });
     // The load balancer takes the dead replica out only after some of its requests failed.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await until(() => Object.keys(load.outcomes).some((outcome) => /^E/.test(outcome)), 2000);
     targets = survivors.map((replica) => replica.url);
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    const served = await until(() => load.acknowledged.filter((write) => write.at > killedAt).length >= 20, 15_000);
     await load.stop();
 
+    expect({ loaded, served }).toEqual({ loaded: true, served: true });
     // Writes went to the victim before it died, and the survivors acknowledged writes after it.
     expect(load.acknowledged.filter((write) => write.via === victim.url && write.at < killedAt).length).toBeGreaterThan(0);
     expect(load.acknowledged.filter((write) => write.at > killedAt).length).toBeGreaterThan(0);

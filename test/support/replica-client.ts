@@ -81,7 +81,7 @@ export function writeContinuously(targets: () => readonly string[], tokens: read
   const workers = tokens.length;
   const acknowledged: AcknowledgedWrite[] = [];
   const outcomes: Record<string, number> = {};
-  const refusals: Answer[] = [];
+  const refusals: (Answer & { via: string })[] = [];
   let running = true;
   let sequence = 0;
   const loop = async (worker: number) => {
@@ -95,7 +95,7 @@ export function writeContinuously(targets: () => readonly string[], tokens: read
         outcomes[answer.status] = (outcomes[answer.status] ?? 0) + 1;
         if (answer.status === 201) acknowledged.push({ id: String(answer.body!.id), title, at: Date.now(), via, token });
         else {
-          refusals.push(answer);
+          refusals.push({ ...answer, via });
           // An outage is answered at once; do not spin on it.
           await new Promise((resolve) => setTimeout(resolve, 20));
         }
@@ -116,4 +116,12 @@ export function writeContinuously(targets: () => readonly string[], tokens: read
       await done;
     },
   };
+}
+
+/** Waits until `condition()` holds, checking every 20 ms; false if it did not within `timeoutMs`. */
+export async function until(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  for (const deadline = Date.now() + timeoutMs; !condition(); await new Promise((resolve) => setTimeout(resolve, 20))) {
+    if (Date.now() > deadline) return false;
+  }
+  return true;
 }

@@ -68,7 +68,7 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
     expect(ready.body.checks).toEqual({ database: 'ok', keys: 'ok', redis: 'ok' });
     expect((await withDpop()).status).toBe(200);
     for (let i = 0; i < 3; i++) expect((await withBearer()).status).toBe(200);
-    await sleep(300);
+    await sleep(600); // several sync intervals
     expect(await countedInRedis()).toBe(4);
   });
 
@@ -91,7 +91,7 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
     expect(notReady.status).toBe(503);
     expect(notReady.body.checks).toEqual({ database: 'ok', keys: 'ok', redis: 'failing' });
 
-    await sleep(300); // a few sync intervals, each failing
+    await sleep(600); // several sync intervals, each failing
     expect((await withBearer()).status).toBe(200);
     expect(await failures('rate_limit_sync')).toBeGreaterThanOrEqual(1);
     expect(await failures('dpop_replay')).toBe(1);
@@ -107,7 +107,7 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
       await sleep(100);
     }
     expect((await withDpop()).status).toBe(200);
-    await sleep(300);
+    await sleep(600);
     // The new server started empty: what the API counted during the outage (6 bearer requests) was kept and sent,
     // with the DPoP request since.
     expect(await countedInRedis()).toBe(7);

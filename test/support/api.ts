@@ -70,7 +70,10 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
   const log = captureLog();
   const logger = createLogger(config.LOG_LEVEL, log.stream);
   const metrics = createMetrics({ defaultMetrics: false });
-  const storage = await openStorage(config, { logger, metrics });
+  const storage = await openStorage(config, { logger, metrics }).catch(async (error: unknown) => {
+    await schema?.drop();
+    throw error;
+  });
   const stopObserving = observeIssuerFetches(metrics, config.ISSUER_BASE_URL!);
   const app = createApp({
     metrics,

@@ -77,6 +77,7 @@ export function connectRedis(options: RedisConnectionOptions): RedisConnection {
   // Without a listener, ioredis prints every failed reconnection to the console.
   client.on('error', (error: unknown) => failed('connection', error));
   client.on('ready', succeeded);
+  client.once('ready', () => logger.info({ redis: address }, 'Redis connected: rate limits and DPoP proof ids are shared with every replica using it'));
 
   const connecting = new Promise<void>((resolve) => {
     const done = () => {

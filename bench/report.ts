@@ -1,6 +1,6 @@
 import { NOTE_BODY, NOTE_TITLE } from './servers/common.js';
 
-export type ServerId = 'bare' | 'library' | 'api';
+export type ServerId = 'bare' | 'library' | 'api' | 'scaled';
 export type ScenarioId = 'me' | 'me-1000' | 'notes-get' | 'notes-post' | 'invalid';
 
 export interface Scenario {
@@ -19,7 +19,11 @@ export const SERVERS: readonly { id: ServerId; title: string }[] = [
   { id: 'bare', title: 'bare Express 5 (ceiling)' },
   { id: 'library', title: 'Express 5 + auth() + requiredScopes()' },
   { id: 'api', title: 'our API, production configuration' },
+  { id: 'scaled', title: 'our API scaled out: PostgreSQL + Redis' },
 ];
+
+/** What the scaled-out API runs: notes from PostgreSQL, `/v1/me` with rate limits synchronised through Redis. */
+export const SCALED_SCENARIOS: readonly ScenarioId[] = ['me', 'notes-get', 'notes-post'];
 
 export const SCENARIOS: readonly Scenario[] = [
   { id: 'me', title: 'GET /v1/me, one token', method: 'GET', path: '/v1/me', tokens: 'one', ceiling: 'me' },
@@ -99,6 +103,8 @@ export interface BenchData {
   servers: { id: ServerId; peakRssBytes: number; jwksFetches: number; discoveryFetches: number }[];
   soak: Soak | null;
   apiEnvironment: Record<string, string>;
+  /** The scaled-out API's settings beyond apiEnvironment (absent in runs from before it was benched). */
+  scaledEnvironment?: Record<string, string>;
 }
 
 interface Summary {
@@ -186,6 +192,14 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
   const rejectionCpuRatio = (server: ServerId) =>
     againstValid(server, (rejected, valid) => (valid?.cpuUsPerRequest ?? NaN) / (rejected.cpuUsPerRequest ?? NaN));
   const jwks = (server: ServerId) => data.servers.find((s) => s.id === server)?.jwksFetches ?? NaN;
+  /** Per round, the scaled-out API's req/s ÷ our API's (SQLite, no Redis) in the same scenario; the median. */
+  const scaledAgainstApi = (scenario: ScenarioId) =>
+    median(
+      data.runs
+        .filter((run) => run.server === 'scaled' && run.scenario === scenario)
+        .map((run) => run.rps / (data.runs.find((r) => r.round === run.round && r.server === 'api' && r.scenario === scenario)?.rps ?? NaN)),
+    );
+  const ran = (server: ServerId) => data.runs.some((run) => run.server === server);
   // The CPU ratio beside a req/s ratio, when the run kept CPU figures.
   const byCpu = (ratio: number) => (Number.isNaN(ratio) ? '' : ` (by CPU ${times(ratio)})`);
   const cpuRatioOf = (server: ServerId, scenario: ScenarioId) => get(server, scenario)?.cpuRatio ?? NaN;
@@ -227,6 +241,32 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
       library: `${times(ratioOf('library', 'notes-get'))} (stored page, no SQLite)`,
     },
   ];
+  // Issue 16: PostgreSQL and Redis, judged in the same run (absent from runs made before they were benched).
+  if (ran('scaled')) {
+    results.push(
+      {
+        target: 'GET /v1/notes (20 notes from PostgreSQL) vs bare Express',
+        required: '≥ 0.50×',
+        measured: times(ratioOf('scaled', 'notes-get')) + byCpu(cpuRatioOf('scaled', 'notes-get')),
+        pass: ratioOf('scaled', 'notes-get') >= 0.5 && clean(get('scaled', 'notes-get')),
+        library: '—',
+      },
+      {
+        target: 'POST /v1/notes on PostgreSQL vs on SQLite (our API, same round)',
+        required: '≥ 1.00×',
+        measured: `${times(scaledAgainstApi('notes-post'))} (${fmt(get('scaled', 'notes-post')?.rps ?? NaN)} vs ${fmt(get('api', 'notes-post')?.rps ?? NaN)} req/s)`,
+        pass: scaledAgainstApi('notes-post') >= 1 && clean(get('scaled', 'notes-post')) && clean(get('api', 'notes-post')),
+        library: '—',
+      },
+      {
+        target: 'GET /v1/me with REDIS_URL vs without (our API, same round)',
+        required: '≥ 0.90×',
+        measured: `${times(scaledAgainstApi('me'))} (${fmt(get('scaled', 'me')?.rps ?? NaN)} vs ${fmt(get('api', 'me')?.rps ?? NaN)} req/s)`,
+        pass: scaledAgainstApi('me') >= 0.9 && clean(get('scaled', 'me')),
+        library: '—',
+      },
+    );
+  }
   const soak = data.soak;
   results.push({
     target: soak ? `RSS flat across a ${soak.seconds} s run of GET /v1/me with 1,000 tokens, after warm-up` : 'RSS flat (soak skipped)',
@@ -284,7 +324,7 @@ export function renderReport(data: BenchData): string {
         .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
         .join(', ')}. Anything well above 0 means the figures are noisier than usual.`,
     '',
-    '## Targets (issue 6)',
+    '## Targets (issues 6 and 16)',
     '',
     '| target | required | our API | result | library alone (reference) |',
     '| --- | --- | --- | --- | --- |',
@@ -372,6 +412,14 @@ export function renderReport(data: BenchData): string {
     'NODE_ENV=production node servers/bare.js',
     `NODE_ENV=production ISSUER_BASE_URL=<bench issuer> AUDIENCE=${settings.audience} node servers/library.js`,
     `${env} \\\n  node dist/src/main.js > api.log   # working directory: a temporary folder (no .env)`,
+    ...(data.scaledEnvironment
+      ? [
+          '# the same API scaled out: notes in PostgreSQL (a schema of its own), rate limits and DPoP proof ids in Redis',
+          `${Object.entries(data.scaledEnvironment)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(' ')} <the settings above> node dist/src/main.js > scaled.log`,
+        ]
+      : []),
     '```',
     '',
     `The load generator is autocannon's programmatic API inside the bench process: ${settings.connections} connections, no pipelining,`,
@@ -382,6 +430,16 @@ export function renderReport(data: BenchData): string {
     'connection its own starting place in the rotation; the invalid token has a bad signature under the published `kid`.',
     '`POST /v1/notes` writes as another user, so the 20 notes read by `GET /v1/notes` stay 20. Our API logs every',
     'request at `info` to a file.',
+    ...(data.scaledEnvironment
+      ? [
+          '',
+          'The scaled-out API (issue 16) is the same build with the same settings, its notes in PostgreSQL (a schema of its',
+          "own in BENCH_DATABASE_URL, default the local server's database `test`; dropped at the end) and its rate limits and",
+          'DPoP proof ids in Redis (BENCH_REDIS_URL, default redis://127.0.0.1:6379). It runs `GET /v1/me`, `GET /v1/notes`',
+          "and `POST /v1/notes`, always right before or right after our API (SQLite, no Redis): its POST rate and its",
+          "`GET /v1/me` rate are judged against our API's in the same round, its `GET /v1/notes` against bare Express's.",
+        ]
+      : []),
     '',
     `Time taken: ${Object.entries(data.timings)
       .map(([name, seconds]) => `${name} ${seconds} s`)

@@ -1,8 +1,11 @@
 /**
- * `npm run bench`: the benchmark of issue 6. Starts the bench issuer and three servers as their own processes on
- * 127.0.0.1 (bare Express 5, the token library alone, our API in production configuration), drives them with
- * autocannon from this process, alternating servers over several rounds, then soaks our API for memory, and
- * writes docs/benchmarks.md. Durations come from BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_SOAK_SECONDS.
+ * `npm run bench`: the benchmark of issues 6 and 16. Starts the bench issuer and four servers as their own processes
+ * on 127.0.0.1 (bare Express 5, the token library alone, our API in production configuration, and our API scaled out
+ * on PostgreSQL and Redis), drives them with autocannon from this process, alternating servers over several rounds,
+ * then soaks our API for memory, and writes docs/benchmarks.md. Durations come from BENCH_SECONDS, BENCH_ROUNDS,
+ * BENCH_WARMUP_SECONDS, BENCH_SOAK_SECONDS; the scaled-out API's PostgreSQL and Redis from BENCH_DATABASE_URL
+ * (default postgres://postgres@127.0.0.1:5432/test, in a schema of its own, dropped at the end) and BENCH_REDIS_URL
+ * (default redis://127.0.0.1:6379, under a key prefix of its own).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -11,15 +14,18 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import pg from 'pg';
 import ts from 'typescript';
 import type { BenchTokens, FetchCounts } from './issuer.js';
 import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, readPart, spawnChild, stopAll, type Child } from './procs.js';
-import { median, renderReport, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ScenarioId, type ServerId, type Soak } from './report.js';
+import { median, renderReport, SCALED_SCENARIOS, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ScenarioId, type ServerId, type Soak } from './report.js';
 import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
 const AUDIENCE = 'https://notes.bench.test/api';
+const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 
 function envSeconds(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -43,25 +49,28 @@ const settings = {
 
 /**
  * The servers' order within a scenario, by round. Our API always runs next to bare Express, half the time first:
- * its ratio pairs two runs seconds apart, so a slow spell of the shared machine hits both or neither.
+ * its ratio pairs two runs seconds apart, so a slow spell of the shared machine hits both or neither. The scaled-out
+ * API always runs next to our API, half the time first, for the same reason: its POST rate is judged against our
+ * API's (SQLite), and its `/v1/me` against our API's without Redis.
  */
 const ORDERS: readonly ServerId[][] = [
-  ['bare', 'api', 'library'],
-  ['library', 'api', 'bare'],
-  ['api', 'bare', 'library'],
-  ['library', 'bare', 'api'],
+  ['bare', 'api', 'scaled', 'library'],
+  ['library', 'scaled', 'api', 'bare'],
+  ['scaled', 'api', 'bare', 'library'],
+  ['library', 'bare', 'api', 'scaled'],
 ];
 
 /**
  * `GET /v1/me` and the invalid-token scenario, by round, as one block: a server's rejections are judged against its
  * `/v1/me` rate, so its two runs are next to each other (rejections first in half the rounds), and our API's
- * `/v1/me` is still next to bare Express's, as in ORDERS.
+ * `/v1/me` is still next to bare Express's, as in ORDERS. The scaled-out API's `/v1/me` is next to our API's pair
+ * (its rejection run between them): before it in half the rounds, after it in the others.
  */
 const ME_AND_REJECTIONS: readonly (readonly [ScenarioId, ServerId])[][] = [
-  [['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['invalid', 'library'], ['me', 'library']],
-  [['me', 'library'], ['invalid', 'library'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare']],
-  [['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'library'], ['invalid', 'library']],
-  [['invalid', 'library'], ['me', 'library'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api']],
+  [['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['invalid', 'library'], ['me', 'library']],
+  [['me', 'library'], ['invalid', 'library'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare']],
+  [['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'library'], ['invalid', 'library']],
+  [['invalid', 'library'], ['me', 'library'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled']],
 ];
 
 /** Every run of one round, in order: the `/v1/me` and rejection block, then each other scenario in ORDERS' order. */
@@ -91,6 +100,7 @@ async function abort(code: number, reason: unknown): Promise<never> {
     console.error(`bench: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
     current?.stop();
     await stopAll();
+    await dropSchema().catch(() => undefined);
     console.error(`bench: stopped every child process; their logs are in ${tmp}`);
   }
   process.exit(code);
@@ -277,7 +287,18 @@ async function main(): Promise<void> {
       ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
       timeoutMs: 30_000,
     }).then(({ child, ready }): Target => ({ id: 'api', child, url: ready, jwks: 0, discovery: 0 }));
-    return { issuerUrl, tokens, targets: [bare, library, api] };
+    await createSchema();
+    const scaled = await spawnChild({
+      name: 'scaled',
+      command: process.execPath,
+      args: [path.join(ROOT, 'dist', 'src', 'main.js')],
+      env: cleanEnv({ ...apiEnv(issuerUrl), ...scaledEnv() }),
+      cwd: tmp,
+      logDir: tmp,
+      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+      timeoutMs: 30_000,
+    }).then(({ child, ready }): Target => ({ id: 'scaled', child, url: ready, jwks: 0, discovery: 0 }));
+    return { issuerUrl, tokens, targets: [bare, library, api, scaled] };
   });
 
   const counts = async () => JSON.parse((await http(`${issuerUrl}_bench/count`)).body) as FetchCounts;
@@ -292,20 +313,23 @@ async function main(): Promise<void> {
       target.discovery += after.discovery - before.discovery;
     }
   };
-  const applies = (target: Target, scenario: Scenario) => target.id !== 'bare' || scenario.id !== 'invalid';
+  const applies = (target: Target, scenario: Scenario) =>
+    target.id === 'scaled' ? SCALED_SCENARIOS.includes(scenario.id) : target.id !== 'bare' || scenario.id !== 'invalid';
   const api = targets.find((target) => target.id === 'api')!;
 
   await phase('seed and check', async () => {
-    await attributed(api, async () => {
-      for (let i = 1; i <= PAGE_SIZE; i++) {
-        const created = await http(`${api.url}/v1/notes`, {
-          method: 'POST',
-          headers: { authorization: `Bearer ${tokens.one}`, 'content-type': 'application/json' },
-          body: JSON.stringify({ title: `${NOTE_TITLE} ${i}`, body: NOTE_BODY }),
-        });
-        if (created.status !== 201) throw new Error(`seeding note ${i}: ${created.status} ${created.body}`);
-      }
-    });
+    for (const ours of targets.filter((target) => target.id === 'api' || target.id === 'scaled')) {
+      await attributed(ours, async () => {
+        for (let i = 1; i <= PAGE_SIZE; i++) {
+          const created = await http(`${ours.url}/v1/notes`, {
+            method: 'POST',
+            headers: { authorization: `Bearer ${tokens.one}`, 'content-type': 'application/json' },
+            body: JSON.stringify({ title: `${NOTE_TITLE} ${i}`, body: NOTE_BODY }),
+          });
+          if (created.status !== 201) throw new Error(`seeding note ${i} on ${ours.id}: ${created.status} ${created.body}`);
+        }
+      });
+    }
     const shapes = new Map<string, string>();
     for (const target of targets) {
       await attributed(target, async () => {
@@ -377,6 +401,7 @@ async function main(): Promise<void> {
     servers: targets.map((target) => ({ id: target.id, peakRssBytes: peaks[target.id], jwksFetches: target.jwks, discoveryFetches: target.discovery })),
     soak,
     apiEnvironment: { ...apiEnv('<bench issuer>'), DATABASE_URL: '<temporary folder>/notes.db' },
+    scaledEnvironment: { DATABASE_URL: '<BENCH_DATABASE_URL, a schema of its own>', REDIS_URL: '<BENCH_REDIS_URL>', REDIS_KEY_PREFIX: '<a prefix of its own>' },
   };
   fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
   fs.writeFileSync(REPORT_FILE, renderReport(data));
@@ -419,6 +444,45 @@ function apiEnv(issuer: string): Record<string, string> {
     PORT: '0',
     HOST: '127.0.0.1',
   };
+}
+
+/** A schema of the scaled-out API's own in BENCH_DATABASE_URL, so the bench never meets another run's notes. */
+const SCHEMA = `bench_${process.pid}_${Date.now().toString(36)}`;
+let schemaCreated = false;
+
+async function onDatabase(sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: DATABASE_URL, connectionTimeoutMillis: 5000 });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query(sql);
+  } catch (error) {
+    throw new Error(
+      `PostgreSQL at ${new URL(DATABASE_URL).host} (BENCH_DATABASE_URL): ${(error as Error).message}. The bench's scaled-out API needs ` +
+        'PostgreSQL and Redis: .ci/run starts both when installed.',
+      { cause: error },
+    );
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function createSchema(): Promise<void> {
+  await onDatabase(`CREATE SCHEMA ${SCHEMA}`);
+  schemaCreated = true;
+}
+
+async function dropSchema(): Promise<void> {
+  if (!schemaCreated) return;
+  schemaCreated = false;
+  await onDatabase(`DROP SCHEMA ${SCHEMA} CASCADE`);
+}
+
+/** Our API scaled out: the same production settings (apiEnv), notes in PostgreSQL, shared state in Redis. */
+function scaledEnv(): Record<string, string> {
+  const url = new URL(DATABASE_URL);
+  url.searchParams.set('options', `-c search_path=${SCHEMA}`);
+  return { DATABASE_URL: url.toString(), REDIS_URL, REDIS_KEY_PREFIX: `bench-${SCHEMA}:` };
 }
 
 /** The API's `token_cache_entries` gauge, from its metrics listener (its URL is in the API's log); null if unread. */
@@ -469,6 +533,7 @@ async function soakApi(api: Target, tokens: BenchTokens): Promise<Soak> {
 try {
   await main();
   await stopAll();
+  await dropSchema();
   fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(0);
 } catch (error) {

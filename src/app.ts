@@ -6,6 +6,7 @@ import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import type { Db } from './db/open.js';
 import { docsRouter } from './docs/docs.router.js';
+import { signInEndpoints } from './docs/sign-in-endpoints.js';
 import { healthRouter, sqliteCheck } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
+  /** The client id `/docs` signs in with when `DOCS_CLIENT_ID` is unset (the development server's docs client). */
+  docsClientId?: string;
 }
 
 const MAX_URL_LENGTH = 2048;
@@ -106,7 +109,15 @@ export function createApp(deps: AppDeps): Api {
     service: notes,
   });
   app.use(healthRouter({ checks: [sqliteCheck(db), { name: 'keys', ready: deps.keysProbe }] }));
-  app.use(docsRouter());
+  app.use(
+    docsRouter({
+      publicUrl: config.PUBLIC_URL,
+      clientId: config.DOCS_CLIENT_ID ?? deps.docsClientId,
+      audience: config.AUDIENCE,
+      scopes: scopes.supported,
+      endpoints: signInEndpoints({ issuers: deps.issuers, timeoutMs: config.ISSUER_TIMEOUT_MS }),
+    }),
+  );
   app.use(
     resourceMetadataRouter({
       resource: config.AUDIENCE,

@@ -53,6 +53,12 @@ export const configSchema = z.object({
    * that is an http(s) URL, else `http://HOST:PORT`.
    */
   PUBLIC_URL: httpUrl.transform((value) => new URL(value).origin).optional(),
+  /**
+   * The client id Swagger UI in `/docs` signs in with: a public browser client (Auth0: a "Single Page Application")
+   * whose callback URL is `PUBLIC_URL/docs/oauth2-redirect.html`. Unset with the development authorization server,
+   * its own docs client; unset with another issuer, the docs page explains how to paste a token instead.
+   */
+  DOCS_CLIENT_ID: z.string().regex(/^[\x21-\x7e]+$/, 'must be a client id (printable ASCII, no spaces)').optional(),
   /** Port the API listens on. */
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */

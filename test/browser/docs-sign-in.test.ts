@@ -8,7 +8,7 @@ import { startDevStack, type DevStack } from '../e2e/dev-stack.js';
 import { launchChromium, step, watchPageProblems, type TestBrowser } from '../support/browser.js';
 import { authorizeInDocs, openDocs, tryItOut } from '../support/docs-ui.js';
 
-jest.setTimeout(60_000);
+jest.setTimeout(120_000);
 
 let stack: DevStack;
 /** Each user signs in from a browser of their own (a fresh profile); launched once per file, they are the slow part. */

@@ -130,7 +130,9 @@ export async function launchChromium(options: { width?: number; height?: number 
     viewport: { width: options.width ?? 1280, height: options.height ?? 900 },
     timeout: 30_000,
   });
-  context.setDefaultTimeout(10_000);
+  // Generous for a loaded machine (jest runs files in parallel); a step that fails still fails, only later.
+  context.setDefaultTimeout(20_000);
+  context.setDefaultNavigationTimeout(30_000);
   const used = new WeakSet<Page>();
   return {
     context,

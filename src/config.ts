@@ -50,7 +50,7 @@ export const configSchema = z.object({
   /**
    * The API's external origin (`https://api.example.com`), the only source of the absolute URLs it sends (resource
    * metadata, challenges, the docs page); never taken from a request's `Host`. Default: the origin of `AUDIENCE` when
-   * that is an http(s) URL, else `http://HOST:PORT`.
+   * that is set to an http(s) URL, else `http://HOST:PORT`.
    */
   PUBLIC_URL: httpUrl.transform((value) => new URL(value).origin).optional(),
   /**
@@ -153,11 +153,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.JWKS_URI && (parsed.data.ISSUER_BASE_URL?.length ?? 0) > 1) {
     throw new ConfigError('Invalid configuration: JWKS_URI works with one issuer only; with several, each is discovered');
   }
-  return Object.freeze({ ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data) });
+  return Object.freeze({ ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data, 'AUDIENCE' in known) });
 }
 
-function defaultPublicUrl(config: { AUDIENCE: string; HOST: string; PORT: number }): string {
-  if (/^https?:\/\//i.test(config.AUDIENCE) && URL.canParse(config.AUDIENCE)) return new URL(config.AUDIENCE).origin;
+function defaultPublicUrl(config: { AUDIENCE: string; HOST: string; PORT: number }, audienceSet: boolean): string {
+  // AUDIENCE's own default names port 3000 whatever PORT is: only an AUDIENCE that was set says where the API is.
+  if (audienceSet && /^https?:\/\//i.test(config.AUDIENCE) && URL.canParse(config.AUDIENCE)) return new URL(config.AUDIENCE).origin;
   return new URL(`http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`).origin;
 }
 

@@ -5,6 +5,7 @@ import { resourceMetadataRouter, resourceMetadataUrlFor } from './auth/resource-
 import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import { docsRouter } from './docs/docs.router.js';
+import { signInEndpoints } from './docs/sign-in-endpoints.js';
 import { healthRouter } from './health/health.router.js';
 import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
@@ -32,6 +33,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
+  /** The client id `/docs` signs in with when `DOCS_CLIENT_ID` is unset (the development server's docs client). */
+  docsClientId?: string;
 }
 
 const MAX_URL_LENGTH = 2048;
@@ -121,7 +124,15 @@ export function createApp(deps: AppDeps): Api {
     service: notes,
   });
   app.use(healthRouter({ checks: [deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
-  app.use(docsRouter());
+  app.use(
+    docsRouter({
+      publicUrl: config.PUBLIC_URL,
+      clientId: config.DOCS_CLIENT_ID ?? deps.docsClientId,
+      audience: config.AUDIENCE,
+      scopes: scopes.supported,
+      endpoints: signInEndpoints({ issuers: deps.issuers, timeoutMs: config.ISSUER_TIMEOUT_MS }),
+    }),
+  );
   app.use(
     resourceMetadataRouter({
       resource: config.AUDIENCE,

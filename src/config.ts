@@ -51,9 +51,15 @@ export const configSchema = z.object({
   /**
    * The API's external origin (`https://api.example.com`), the only source of the absolute URLs it sends (resource
    * metadata, challenges, the docs page); never taken from a request's `Host`. Default: the origin of `AUDIENCE` when
-   * that is an http(s) URL, else `http://HOST:PORT`.
+   * that is set to an http(s) URL, else `http://HOST:PORT`.
    */
   PUBLIC_URL: httpUrl.transform((value) => new URL(value).origin).optional(),
+  /**
+   * The client id Swagger UI in `/docs` signs in with: a public browser client (Auth0: a "Single Page Application")
+   * whose callback URL is `PUBLIC_URL/docs/oauth2-redirect.html`. Unset with the development authorization server,
+   * its own docs client; unset with another issuer, the docs page explains how to paste a token instead.
+   */
+  DOCS_CLIENT_ID: z.string().regex(/^[\x21-\x7e]+$/, 'must be a client id (printable ASCII, no spaces)').optional(),
   /** Port the API listens on. */
   PORT: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(65535).default(3000),
   /** Address the API binds to. */
@@ -197,11 +203,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.DPOP_NONCE === 'required' && parsed.data.DPOP === 'disabled') {
     throw new ConfigError('Invalid configuration: DPOP_NONCE=required needs DPOP=allowed or DPOP=required');
   }
-  return Object.freeze({ ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data) });
+  return Object.freeze({ ...parsed.data, PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data, 'AUDIENCE' in known) });
 }
 
-function defaultPublicUrl(config: { AUDIENCE: string; HOST: string; PORT: number }): string {
-  if (/^https?:\/\//i.test(config.AUDIENCE) && URL.canParse(config.AUDIENCE)) return new URL(config.AUDIENCE).origin;
+function defaultPublicUrl(config: { AUDIENCE: string; HOST: string; PORT: number }, audienceSet: boolean): string {
+  // AUDIENCE's own default names port 3000 whatever PORT is: only an AUDIENCE that was set says where the API is.
+  if (audienceSet && /^https?:\/\//i.test(config.AUDIENCE) && URL.canParse(config.AUDIENCE)) return new URL(config.AUDIENCE).origin;
   return new URL(`http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${config.PORT}`).origin;
 }
 

@@ -30,7 +30,7 @@ function configOrExit(): Config {
 }
 
 /** Without ISSUER_BASE_URL outside production, the development authorization server plays the issuer. */
-async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer: string; close(): Promise<void> }> {
+async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer: string; docsClientId: string | undefined; close(): Promise<void> }> {
   // Loaded only here, so production never loads development code.
   const { startDevAuthorizationServer } = await import('../dev/authorization-server/index.js');
   let dev: Awaited<ReturnType<typeof startDevAuthorizationServer>>;
@@ -40,6 +40,8 @@ async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer:
       port: config.DEV_ISSUER_PORT,
       audience: config.AUDIENCE,
       dataDir: 'data/dev-issuer',
+      // Registers the docs page's client, so "Authorize" in /docs works with nothing to configure.
+      docsOrigin: config.PUBLIC_URL,
       log: (line) => logger.info({ component: 'dev-authorization-server' }, line),
     });
   } catch (error) {
@@ -50,9 +52,9 @@ async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer:
   logger.warn(
     { issuer: dev.issuer },
     `ISSUER_BASE_URL is not set: development authorization server at ${dev.issuer} (development only; users ` +
-      'alice/alice-dev-password, bob/bob-dev-password). Next, in another terminal: npm run login',
+      'alice/alice-dev-password, bob/bob-dev-password). Sign in from ' + `${config.PUBLIC_URL}/docs ("Authorize"), or in another terminal: npm run login`,
   );
-  return { issuer: dev.issuer, close: () => dev.close() };
+  return { issuer: dev.issuer, docsClientId: dev.docsClientId, close: () => dev.close() };
 }
 
 /** The database DATABASE_URL names, schema brought up to date; one line and exit 1 when it cannot be opened. */
@@ -82,6 +84,7 @@ const app = createApp({
   logger,
   metrics,
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
+  ...(devIssuer?.docsClientId ? { docsClientId: devIssuer.docsClientId } : {}),
 });
 
 // With REDIS_URL, the first requests should not find Redis still connecting (they would count per process, and a

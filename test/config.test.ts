@@ -4,9 +4,11 @@ import { describe, expect, it } from '@jest/globals';
 import { ConfigError, configSchema, loadConfig } from '../src/config.js';
 
 describe('loadConfig', () => {
-  it('when PUBLIC_URL is unset, then it is the origin of an http(s) AUDIENCE, else http://HOST:PORT', () => {
+  it('when PUBLIC_URL is unset, then it is the origin of an http(s) AUDIENCE that was set, else http://HOST:PORT', () => {
     expect(loadConfig({ AUDIENCE: 'https://api.example.com/notes' }).PUBLIC_URL).toBe('https://api.example.com');
     expect(loadConfig({ AUDIENCE: 'urn:notes', HOST: '0.0.0.0', PORT: '8080' }).PUBLIC_URL).toBe('http://0.0.0.0:8080');
+    // AUDIENCE's default (port 3000) does not say where an API on another port is: /docs would redirect there.
+    expect(loadConfig({ PORT: '3400' }).PUBLIC_URL).toBe('http://127.0.0.1:3400');
     expect(loadConfig({ AUDIENCE: 'urn:notes', PUBLIC_URL: 'https://Notes.Example.com/' }).PUBLIC_URL).toBe('https://notes.example.com');
     expect(() => loadConfig({ PUBLIC_URL: 'ftp://x' })).toThrow(/^Invalid configuration: PUBLIC_URL must be an http\(s\) URL$/);
   });

@@ -104,7 +104,7 @@ describe('openapi.yaml', () => {
     expect(operation?.responses?.['200']?.headers).toHaveProperty('Cache-Control');
   });
 
-  it('when its /v1 operations are read, then each lists the errors it can answer, the DPoP alternative, and scopes the oauth2 scheme defines', () => {
+  it('when its /v1 operations are read, then each lists the errors it can answer, the DPoP and pasted-token alternatives, and scopes the oauth2 scheme defines', () => {
     const defined = Object.keys(spec.components.securitySchemes.oauth2.flows.authorizationCode.scopes);
     const problems: string[] = [];
     const v1 = operations().filter(({ path }) => path.startsWith('/v1/'));
@@ -116,7 +116,7 @@ describe('openapi.yaml', () => {
       for (const code of expected) if (!operation.responses?.[code]) problems.push(`${name}: no ${code} response`);
 
       const schemes = (operation.security ?? []).flatMap((requirement) => Object.keys(requirement)).sort();
-      if (schemes.join() !== 'dpop,oauth2,openIdConnect') problems.push(`${name}: security lists ${schemes.join() || 'nothing'}`);
+      if (schemes.join() !== 'bearerToken,dpop,oauth2,openIdConnect') problems.push(`${name}: security lists ${schemes.join() || 'nothing'}`);
       if (!operation.parameters?.some((parameter) => parameter.in === 'header' && parameter.name === 'DPoP')) {
         problems.push(`${name}: no DPoP header parameter`);
       }

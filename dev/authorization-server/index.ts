@@ -6,13 +6,16 @@ import type { OIDCProviderError } from 'oidc-provider';
 import { interactionsRouter } from './interactions.js';
 import { loadOrCreateSigningKeys } from './keys.js';
 import { importOidcProvider } from './load-provider.js';
-import { NATIVE_CLIENT, providerConfiguration } from './provider-config.js';
+import { DOCS_CLIENT_ID, docsRedirectUri, NATIVE_CLIENT, providerConfiguration } from './provider-config.js';
 import { createDevStore } from './store.js';
+import { STYLESHEET, STYLESHEET_PATH } from './views.js';
 
 /** A running development authorization server. */
 export interface DevAuthorizationServer {
   /** The issuer identifier, e.g. `http://127.0.0.1:4000` (no trailing slash): the `iss` of its tokens. */
   issuer: string;
+  /** The client id of the API's docs page, when `docsOrigin` was given. */
+  docsClientId: string | undefined;
   close(): Promise<void>;
 }
 
@@ -25,6 +28,12 @@ export interface DevAuthorizationServerOptions {
   audience: string;
   /** Where the signing keys (`jwks.json`) and refresh tokens (`grants.json`) are kept, both 0600. */
   dataDir: string;
+  /**
+   * The API's origin (its `PUBLIC_URL`, e.g. `http://127.0.0.1:3000`): registers the public client of its docs page,
+   * `notes-api-docs`, with the redirect URI `{origin}/docs/oauth2-redirect.html`, and allows that origin (only) to
+   * call the token endpoint from a browser (CORS).
+   */
+  docsOrigin?: string;
   /** Receives one line per notable event; default: the console. */
   log?: (line: string) => void;
 }
@@ -43,7 +52,7 @@ const LOOPBACK_HOSTS = new Set(['127.0.0.1', '::1', 'localhost']);
  * console.log(server.issuer); // http://127.0.0.1:4000
  */
 export async function startDevAuthorizationServer(options: DevAuthorizationServerOptions): Promise<DevAuthorizationServer> {
-  const { host = '127.0.0.1', port = 4000, audience, dataDir } = options;
+  const { host = '127.0.0.1', port = 4000, audience, dataDir, docsOrigin } = options;
   const log = options.log ?? ((line: string) => console.log(`dev authorization server: ${line}`));
   if (!LOOPBACK_HOSTS.has(host)) throw new TypeError(`host must be a loopback address (127.0.0.1, ::1 or localhost), not ${host}`);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new TypeError('port must be an integer from 0 to 65535');
@@ -51,6 +60,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
     throw new TypeError('audience must be an absolute URI without a fragment (RFC 8707 §2), e.g. http://127.0.0.1:3000/');
   }
   if (!dataDir) throw new TypeError('dataDir is required');
+  if (docsOrigin !== undefined && !/^https?:\/\/[^/]/i.test(docsOrigin)) throw new TypeError('docsOrigin must be an http(s) origin, e.g. http://127.0.0.1:3000');
 
   const keys = await loadOrCreateSigningKeys(dataDir, log);
   const { default: Provider, errors, interactionPolicy } = await importOidcProvider();
@@ -59,7 +69,7 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
 
   const adapter = createDevStore(path.join(dataDir, 'grants.json'));
-  const provider = new Provider(issuer, providerConfiguration({ audience, keys, adapter, errors, interactionPolicy }));
+  const provider = new Provider(issuer, providerConfiguration({ audience, keys, adapter, errors, interactionPolicy, docsOrigin }));
   const describe = (error: OIDCProviderError) =>
     [error.error, error.error_description, error.error_detail && `(${error.error_detail})`].filter(Boolean).join(' ');
   provider.on('authorization.error', (_ctx: unknown, error: OIDCProviderError) => log(`authorization request refused: ${describe(error)}`));
@@ -68,13 +78,19 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
 
   const app = express();
   app.disable('x-powered-by');
+  app.get(STYLESHEET_PATH, (_req, res) => {
+    res.type('text/css').set({ 'Cache-Control': 'max-age=3600', 'X-Content-Type-Options': 'nosniff' }).send(STYLESHEET);
+  });
   app.use(interactionsRouter(provider, { audience, log }));
   app.use(provider.callback());
   server.on('request', app);
-  log(`${issuer} ready: client ${NATIVE_CLIENT.client_id}, audience ${audience}, signing key ${keys[0]!.kid}`);
+  const docsClientId = docsOrigin === undefined ? undefined : DOCS_CLIENT_ID;
+  const clients = [NATIVE_CLIENT.client_id, ...(docsOrigin === undefined ? [] : [`${DOCS_CLIENT_ID} (${docsRedirectUri(docsOrigin)})`])];
+  log(`${issuer} ready: clients ${clients.join(', ')}, audience ${audience}, signing key ${keys[0]!.kid}`);
 
   return {
     issuer,
+    docsClientId,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -16,6 +16,29 @@ export const NATIVE_CLIENT: Readonly<ClientMetadata> = Object.freeze({
   redirect_uris: ['http://127.0.0.1/callback', 'com.example.notes:/oauth2redirect'],
 });
 
+/** The client id of the API's docs page (Swagger UI in `/docs`), registered when the server knows the API's origin. */
+export const DOCS_CLIENT_ID = 'notes-api-docs';
+
+/**
+ * The docs page's client: a public browser client (Swagger UI runs the Authorization Code flow with PKCE in a
+ * popup and redeems the code from the page, RFC 9700 §2.1.1), whose only redirect URI is the API's
+ * `/docs/oauth2-redirect.html`. No refresh tokens: a page that is closed has nothing to keep.
+ */
+export function docsClient(apiOrigin: string): ClientMetadata {
+  return {
+    client_id: DOCS_CLIENT_ID,
+    client_name: 'Notes API docs (Swagger UI)',
+    application_type: 'web',
+    token_endpoint_auth_method: 'none',
+    grant_types: ['authorization_code'],
+    response_types: ['code'],
+    redirect_uris: [docsRedirectUri(apiOrigin)],
+  };
+}
+
+/** Where Swagger UI in the API's `/docs` receives the authorization response. */
+export const docsRedirectUri = (apiOrigin: string) => `${new URL(apiOrigin).origin}/docs/oauth2-redirect.html`;
+
 /** The scopes of the notes API an access token can carry. */
 export const API_SCOPES = ['read:notes', 'write:notes', 'delete:notes'] as const;
 
@@ -38,6 +61,8 @@ export interface ProviderConfigurationOptions {
   adapter: (model: string) => Adapter;
   errors: typeof providerErrors;
   interactionPolicy: typeof providerPolicy;
+  /** The API's origin (its `PUBLIC_URL`): registers the docs page's client, and lets that origin call the token endpoint. */
+  docsOrigin?: string;
 }
 
 /**
@@ -45,12 +70,13 @@ export interface ProviderConfigurationOptions {
  * only; oidc-provider 9 knows no other method) for one public native client, RS256 JWT access tokens for one API,
  * DPoP-bound when the token request carries a proof, with the login's `auth_time` and `acr` in them.
  */
-export function providerConfiguration({ audience, keys, adapter, errors, interactionPolicy }: ProviderConfigurationOptions): Configuration {
+export function providerConfiguration({ audience, keys, adapter, errors, interactionPolicy, docsOrigin }: ProviderConfigurationOptions): Configuration {
+  const docsPage = docsOrigin === undefined ? undefined : new URL(docsOrigin).origin;
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(acrValuesCheck(interactionPolicy.Check));
   return {
     adapter,
-    clients: [{ ...NATIVE_CLIENT }],
+    clients: [{ ...NATIVE_CLIENT }, ...(docsPage ? [docsClient(docsPage)] : [])],
     jwks: { keys },
     // Signs the interaction and session cookies; a new secret per start only ends browser sessions.
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -104,7 +130,8 @@ export function providerConfiguration({ audience, keys, adapter, errors, interac
     // whole grant (RFC 9700 §4.14.2: a public client's refresh tokens must be rotated or sender-constrained).
     rotateRefreshToken: () => true,
     ttl: { ...LIFETIMES },
-    clientBasedCORS: () => false,
+    // Only the docs page calls from a browser, and only from the API's origin (the native app is no browser).
+    clientBasedCORS: (_ctx, origin, client) => docsPage !== undefined && client.clientId === DOCS_CLIENT_ID && origin === docsPage,
     renderError: (ctx, out) => {
       ctx.set(PAGE_HEADERS);
       ctx.type = 'html';

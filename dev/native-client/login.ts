@@ -26,6 +26,8 @@ const USAGE = `Usage: npm run login -- [options]
   --otp CODE           with --user: the one-time code (development server: 000000)
   --port N             loopback port for the redirect (default: any free port)
   --prompt login       ask the server to sign in again (to switch users)
+  --browser "CMD"      open the sign-in page with this command (%s: the URL, else appended); default
+                       $BROWSER, else the desktop's default browser
   --no-browser         print the URL without opening a browser
   --tokens-file PATH   where to save the tokens (default ${DEFAULT_TOKENS_FILE})`;
 
@@ -53,6 +55,7 @@ async function main(): Promise<void> {
       otp: { type: 'string' },
       port: { type: 'string', default: '0' },
       prompt: { type: 'string' },
+      browser: { type: 'string' },
       'no-browser': { type: 'boolean', default: false },
       'tokens-file': { type: 'string', default: DEFAULT_TOKENS_FILE },
       help: { type: 'boolean', short: 'h', default: false },
@@ -115,7 +118,7 @@ async function main(): Promise<void> {
     headless: values.user !== undefined ? { user: values.user, password: values.password!, ...(values.otp ? { otp: values.otp } : {}) } : undefined,
     onAuthorizationUrl(url) {
       console.log(`\nOpen this URL in a browser to sign in (waiting up to ${LOGIN_TIMEOUT_MS / 60_000} minutes):\n\n  ${url.href}\n`);
-      if (!values['no-browser']) openInBrowser(url);
+      if (!values['no-browser']) openInBrowser(url, values.browser === undefined ? {} : { browser: values.browser });
     },
   }).catch((error: unknown) => {
     const unreachable = describeOAuthError(error).startsWith('cannot reach');

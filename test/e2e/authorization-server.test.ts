@@ -184,7 +184,11 @@ describe('the login and consent pages', () => {
     expect(html).toContain('name="password" type="password"');
     expect(html).toMatch(/<input id="otp" name="otp" type="text" inputmode="numeric" autocomplete="one-time-code"[^>]*maxlength="6">/);
     expect(html).toContain('the one-time code <code>000000</code>');
-    expect(html).not.toMatch(/<script|<link|src="http/);
+    // No scripts, no inline styles, and the only stylesheet is the server's own (its CSP: style-src 'self').
+    expect(html).not.toMatch(/<script|<style|style=|src="http/);
+    expect([...html.matchAll(/<link\b[^>]*>/g)].map((link) => link[0])).toEqual(['<link rel="stylesheet" href="/pages.css">']);
+    expect(page.headers.get('content-security-policy')).toContain("style-src 'self'");
+    expect(page.headers.get('content-security-policy')).not.toContain('unsafe-inline');
   });
 });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import * as jose from 'jose';
 import * as client from 'openid-client';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../dev/authorization-server/index.js';
+import { DOCS_CLIENT_ID } from '../../dev/authorization-server/provider-config.js';
 import { discoverAuthorizationServer } from '../../dev/native-client/authorization-server.js';
 import { createDpopKey, dpopKeyFileFor, saveDpopKey, type DpopKey } from '../../dev/native-client/dpop-key.js';
 import { signInHeadless } from '../../dev/native-client/headless.js';
@@ -50,18 +51,27 @@ export interface DevStackOptions {
    * metadata a client can fetch, so a client can start from nothing but `apiUrl`.
    */
   discoverable?: boolean;
+  /**
+   * Registers the docs page's client at the dev server for the API's origin (as `npm start` does), and lets the API's
+   * `/docs` sign in with it (`DOCS_CLIENT_ID`; its tokens allowed beside the native app's). Implies `discoverable`:
+   * the API's origin must be known before the dev server starts.
+   */
+  docsPage?: boolean;
 }
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-issuer-'));
   const logs: string[] = [];
-  const frontDoor = options.discoverable ? await startFrontDoor() : undefined;
+  const frontDoor = options.discoverable || options.docsPage ? await startFrontDoor() : undefined;
   const audience = frontDoor ? `${frontDoor.url}/` : AUDIENCE;
-  const start = (port: number) => startDevAuthorizationServer({ port, audience, dataDir, log: (line) => logs.push(line) });
+  const docsOrigin = options.docsPage ? frontDoor!.url : undefined;
+  const docsEnv: Record<string, string> = options.docsPage ? { DOCS_CLIENT_ID, ALLOWED_CLIENT_IDS: `${CLIENT_ID},${DOCS_CLIENT_ID}` } : {};
+  const start = (port: number) =>
+    startDevAuthorizationServer({ port, audience, dataDir, log: (line) => logs.push(line), ...(docsOrigin ? { docsOrigin } : {}) });
   let devServer = await start(0);
   const apis: TestApi[] = [];
   const startAnotherApi = async (overrides: { audience?: string; env?: Record<string, string> } = {}) => {
-    const api = await startApi({ url: devServer.issuer, audience: overrides.audience ?? audience }, { ...API_ENV, ...options.apiEnv, ...overrides.env });
+    const api = await startApi({ url: devServer.issuer, audience: overrides.audience ?? audience }, { ...API_ENV, ...docsEnv, ...options.apiEnv, ...overrides.env });
     apis.push(api);
     return api;
   };

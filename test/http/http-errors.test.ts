@@ -111,7 +111,8 @@ describe('security headers', () => {
       expect([path, res.status]).toEqual([path, 200]);
       expect(res.headers['content-security-policy']).toMatch(/^default-src 'self';.*script-src 'self'/);
       expect(res.headers['x-frame-options']).toBe('SAMEORIGIN');
-      expect(res.headers['cross-origin-opener-policy']).toBe('same-origin');
+      // The docs page opens the sign-in popup, which must keep its opener to report back (see test/http/docs.test.ts).
+      expect(res.headers['cross-origin-opener-policy']).toBe(path === '/docs' ? 'same-origin-allow-popups' : 'same-origin');
       expect(res.headers['cross-origin-resource-policy']).toBe('same-origin');
       expect(res.headers['referrer-policy']).toBe('no-referrer');
       expect(res.headers['x-content-type-options']).toBe('nosniff');

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import type { NoteRow } from '../notes/notes.storage.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { noteJson } from './postgres/notes.storage.js';
@@ -19,15 +20,8 @@ export interface CopyResult {
   to: string;
 }
 
-interface SqliteNote {
-  id: string;
-  owner: string;
-  title: string;
-  body: string;
-  version: number;
-  created_at: string;
-  updated_at: string;
-}
+/** A note as the copy reads it: every column but `seq`, which PostgreSQL assigns in the same order. */
+type SqliteNote = Omit<NoteRow, 'seq'>;
 
 const BATCH = 500;
 

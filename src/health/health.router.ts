@@ -9,10 +9,19 @@ import { allowOnly } from '../http/routing.js';
  */
 export interface ReadinessCheck {
   readonly name: string;
+  /**
+   * Whether the API cannot serve without it (the default). A dependency that only some requests need (Redis, for
+   * DPoP requests, unless every request is one) makes the API `degraded` when it fails, still `200`: a probe that took
+   * every replica out of the load balancer would stop the requests that can still be served too.
+   */
+  readonly essential?: boolean;
   ready(): Promise<boolean>;
 }
 
-/** `/healthz`: the process answers. `/readyz`: it can serve, because every dependency it needs answers. */
+/**
+ * `/healthz`: the process answers. `/readyz`: it can serve, because every essential dependency answers (`200`,
+ * `ready`, or `degraded` when a non-essential one fails), else `503` naming what fails.
+ */
 export function healthRouter(deps: { checks: readonly ReadinessCheck[] }): Router {
   const router = Router();
 
@@ -27,14 +36,15 @@ export function healthRouter(deps: { checks: readonly ReadinessCheck[] }): Route
   router
     .route('/readyz')
     .get(async (_req, res) => {
-      const answers = await Promise.all(deps.checks.map(async (check) => [check.name, await check.ready().catch(() => false)] as const));
-      const checks = Object.fromEntries(answers.map(([name, ok]) => [name, ok ? 'ok' : 'failing']));
-      const failing = answers.filter(([, ok]) => !ok).map(([name]) => name);
+      const answers = await Promise.all(deps.checks.map(async (check) => ({ check, ok: await check.ready().catch(() => false) })));
+      const checks = Object.fromEntries(answers.map(({ check, ok }) => [check.name, ok ? 'ok' : 'failing']));
+      const failing = answers.filter(({ ok }) => !ok);
       res.set('Cache-Control', 'no-store');
-      if (failing.length > 0) {
-        throw new ServiceUnavailableError(`Not ready: ${failing.join(' and ')} failing.`, { extensions: { checks } });
+      const unready = failing.filter(({ check }) => check.essential !== false).map(({ check }) => check.name);
+      if (unready.length > 0) {
+        throw new ServiceUnavailableError(`Not ready: ${unready.join(' and ')} failing.`, { extensions: { checks } });
       }
-      sendJson(res, { status: 'ready', checks });
+      sendJson(res, { status: failing.length > 0 ? 'degraded' : 'ready', checks });
     })
     .all(allowOnly('GET'));
   return router;

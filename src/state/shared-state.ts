@@ -44,7 +44,9 @@ export function openSharedState(config: Config, deps: { logger: Logger; metrics:
   return {
     rateLimits,
     proofIds: redisProofIdStore(redis),
-    checks: [redis.check],
+    // Without Redis only DPoP requests are refused (503): bearer requests are served, so the replica stays in the load
+    // balancer, degraded, unless every request must be a DPoP request.
+    checks: [{ ...redis.check, essential: config.DPOP === 'required' }],
     connecting: redis.connecting,
     async close() {
       await rateLimits.close();

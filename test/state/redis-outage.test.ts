@@ -72,7 +72,7 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
     expect(await countedInRedis()).toBe(4);
   });
 
-  it('when it is killed, then bearer requests are still served (limits fail open), DPoP requests get 503 with Retry-After, /readyz names it, one warn line', async () => {
+  it('when it is killed, then bearer requests are still served (limits fail open), DPoP requests get 503 with Retry-After, /readyz names it (degraded, still 200), one warn line', async () => {
     await redis.kill();
     for (let i = 0; i < 5; i++) expect((await withBearer()).status).toBe(200);
 
@@ -87,9 +87,10 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
     const fault = logLines(/^request failed/).find((line) => line.err !== undefined);
     expect(fault).toMatchObject({ status: 503, err: { message: expect.stringMatching(/DPoP proofs cannot be checked/) } });
 
-    const notReady = await readiness();
-    expect(notReady.status).toBe(503);
-    expect(notReady.body.checks).toEqual({ database: 'ok', keys: 'ok', redis: 'failing' });
+    // Bearer requests are served, so the replica stays in the load balancer: degraded, not unready.
+    const degraded = await readiness();
+    expect(degraded.status).toBe(200);
+    expect(degraded.body).toEqual({ status: 'degraded', checks: { database: 'ok', keys: 'ok', redis: 'failing' } });
 
     await sleep(600); // several sync intervals, each failing
     expect((await withBearer()).status).toBe(200);
@@ -102,7 +103,7 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
   it('when it is started again, then the API recovers by itself: ready, DPoP served, the outage\'s hits sent, one info line', async () => {
     await redis.start();
     const deadline = Date.now() + 10_000;
-    while ((await readiness()).status !== 200) {
+    while ((await readiness()).body.status !== 'ready') {
       if (Date.now() > deadline) throw new Error('/readyz did not recover within 10 s of Redis coming back');
       await sleep(100);
     }
@@ -124,13 +125,13 @@ describe('when Redis (REDIS_URL) goes away and comes back', () => {
 });
 
 describe('when REDIS_URL has a wrong password', () => {
-  it('then /readyz names Redis failing, DPoP requests get 503, bearer requests are served, and the password is not logged', async () => {
+  it('then /readyz names Redis failing (degraded), DPoP requests get 503, bearer requests are served, and the password is not logged', async () => {
     const wrong = 'wrong-pw-never-logged';
     const denied = await startApi(issuer, { REDIS_URL: `redis://:${wrong}@127.0.0.1:${redis.port}`, REDIS_KEY_PREFIX: PREFIX, REDIS_TIMEOUT_MS: '500' });
     try {
-      const notReady = await denied.request().get('/readyz');
-      expect(notReady.status).toBe(503);
-      expect(notReady.body.checks.redis).toBe('failing');
+      const degraded = await denied.request().get('/readyz');
+      expect(degraded.status).toBe(200);
+      expect(degraded.body).toMatchObject({ status: 'degraded', checks: { redis: 'failing' } });
       expect((await denied.request().get('/v1/me').auth(bearer, { type: 'bearer' })).status).toBe(200);
       const refused = await denied
         .request()
@@ -141,6 +142,23 @@ describe('when REDIS_URL has a wrong password', () => {
       expect(refused.text).not.toContain(wrong);
       expect(denied.logs()).toMatch(/Redis unreachable/);
       expect(denied.logs()).not.toContain(wrong);
+    } finally {
+      await denied.close();
+    }
+  });
+
+  it('with DPOP=required, where every request needs Redis, then /readyz answers 503 naming redis', async () => {
+    const denied = await startApi(issuer, {
+      REDIS_URL: `redis://:wrong-pw@127.0.0.1:${redis.port}`,
+      REDIS_KEY_PREFIX: PREFIX,
+      REDIS_TIMEOUT_MS: '500',
+      DPOP: 'required',
+    });
+    try {
+      const notReady = await denied.request().get('/readyz');
+      expect(notReady.status).toBe(503);
+      expect(notReady.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(notReady.body).toMatchObject({ status: 503, checks: { database: 'ok', keys: 'ok', redis: 'failing' } });
     } finally {
       await denied.close();
     }

@@ -25,7 +25,7 @@ interface Server {
 }
 
 /** Starts the real server (src/main.ts) as a child process and waits for its "listening" line. */
-async function startServerProcess(env: Record<string, string>, command: 'node' | 'npm start' = 'node'): Promise<Server> {
+async function startServerProcess(env: Record<string, string>, command: 'node' | 'npm start' = 'node', ownGroup = false): Promise<Server> {
   const [file, args] = command === 'node' ? [process.execPath, ['--import', 'tsx', 'src/main.ts']] : ['npm', ['start', '--silent']];
   const child = spawn(file, args, {
     env: {
@@ -40,6 +40,8 @@ async function startServerProcess(env: Record<string, string>, command: 'node' |
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
+    // In a process group of its own, as a job a shell starts: a signal to the group reaches npm and the server.
+    detached: ownGroup,
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -125,6 +127,19 @@ describe('graceful shutdown of the real process', () => {
     expect((await slow.response).status).toBe(201);
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.output()).toMatch(/"msg":"stopped"/);
+  }, 90_000);
+
+  it('when Ctrl-C signals npm start\'s whole process group (npm forwards it once more), then it is one signal: the request finishes, exit 0', async () => {
+    const server = await startServerProcess({}, 'npm start', true);
+    const slow = holdSlowRequest(server.url, await issuer.mint());
+    await pause(500);
+    process.kill(-server.child.pid!, 'SIGINT');
+    await pause(300);
+    slow.finish();
+    expect((await slow.response).status).toBe(201);
+    expect(await server.exited).toEqual({ code: 0, signal: null });
+    expect(server.output()).toMatch(/"msg":"stopped"/);
+    expect(server.output()).not.toMatch(/second signal/);
   }, 90_000);
 
   it('when a second signal arrives, then the process exits at once', async () => {

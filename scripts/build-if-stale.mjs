@@ -1,5 +1,6 @@
 // Runs before `npm start`: compiles to dist/ when dist/ is missing or older than the sources,
-// so `npm install && npm start` works on a fresh clone and never runs stale code.
+// so `npm install && npm start` works on a fresh clone and never runs stale code. `--always` (npm run build)
+// compiles whatever the stamp says and writes the stamp too, so the `npm start`s after it do not compile again.
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,7 +16,7 @@ function newest(entry) {
 }
 
 const built = fs.existsSync(stamp) ? fs.statSync(stamp).mtimeMs : 0;
-if (built < Math.max(...inputs.map(newest))) {
+if (process.argv.includes('--always') || built < Math.max(...inputs.map(newest))) {
   console.error('Compiling to dist/ …');
   fs.rmSync('dist', { recursive: true, force: true });
   execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });

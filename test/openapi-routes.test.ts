@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { parse } from 'yaml';
 import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
-import { sqliteCheck } from '../src/health/health.router.js';
+import { sqliteCheck } from '../src/db/sqlite/open.js';
 import { openDatabase, type Db } from '../src/db/sqlite/open.js';
 import { SqliteNotesStorage } from '../src/db/sqlite/notes.storage.js';
 import { createLogger } from '../src/observability/logger.js';

@@ -13,11 +13,14 @@ export async function fetchJson(url: string, timeoutMs: number): Promise<Fetched
   return { body: await response.json(), maxAgeSeconds: maxAge === undefined ? undefined : Number(maxAge) };
 }
 
+/** The issuer's OpenID discovery document: `{issuer}/.well-known/openid-configuration`. */
+export const discoveryUrlOf = (issuer: string): string =>
+  new URL('.well-known/openid-configuration', issuer.endsWith('/') ? issuer : `${issuer}/`).href;
+
 /** The issuer's JWKS URL: `JWKS_URI` when configured, otherwise from its OpenID discovery document. */
 export async function jwksUrlOf(issuer: string, jwksUri: string | undefined, timeoutMs: number): Promise<string> {
   if (jwksUri) return jwksUri;
-  const discovery = new URL('.well-known/openid-configuration', issuer.endsWith('/') ? issuer : `${issuer}/`).href;
-  const { body } = await fetchJson(discovery, timeoutMs);
+  const { body } = await fetchJson(discoveryUrlOf(issuer), timeoutMs);
   const uri = (body as { jwks_uri?: unknown } | null)?.jwks_uri;
   if (typeof uri !== 'string') throw new Error('issuer metadata has no jwks_uri');
   return uri;

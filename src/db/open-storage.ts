@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { sqliteCheck, type ReadinessCheck } from '../health/health.router.js';
+import type { ReadinessCheck } from '../health/health.router.js';
 import type { NotesStorage } from '../notes/notes.storage.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
@@ -7,7 +7,7 @@ import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { PostgresNotesStorage } from './postgres/notes.storage.js';
 import { createPool, postgresCheck } from './postgres/pool.js';
-import { openDatabase, type Db } from './sqlite/open.js';
+import { openDatabase, sqliteCheck, type Db } from './sqlite/open.js';
 import { SqliteNotesStorage } from './sqlite/notes.storage.js';
 
 /** The storage the API runs on, whichever engine `DATABASE_URL` names; the service and routes see only `notes`. */

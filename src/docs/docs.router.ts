@@ -102,14 +102,14 @@ export function docsRouter(signIn: DocsSignIn): Router {
   const spec = fs.readFileSync(findOpenApiFile(), 'utf8');
   const init = initScript(signIn);
   const [pageEtag, initEtag] = [PAGE, init].map(etagOf);
-  // The served copy changes only when an issuer's endpoints do: rewritten then, not per request.
-  let served: { key: string; body: string; etag: string } | undefined;
+  // The served copy changes only when an issuer's endpoints do (a read replaces their object): rewritten then, not
+  // per request.
+  let served: { endpoints: SignInEndpoints; body: string; etag: string } | undefined;
   const contract = async () => {
     const [first] = await signIn.endpoints.current();
-    const key = JSON.stringify(first);
-    if (served?.key !== key) {
+    if (served === undefined || served.endpoints !== first) {
       const body = servedContract(spec, first!, { publicUrl: signIn.publicUrl, docsClientId: signIn.clientId });
-      served = { key, body, etag: etagOf(body) };
+      served = { endpoints: first!, body, etag: etagOf(body) };
     }
     return served;
   };

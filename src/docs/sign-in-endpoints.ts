@@ -1,4 +1,4 @@
-import { fetchJson, type FetchedJson } from '../auth/issuer-metadata.js';
+import { discoveryUrlOf, fetchJson, type FetchedJson } from '../auth/issuer-metadata.js';
 
 /** Where a browser signs in with one issuer: what the docs page's contract and Content-Security-Policy name. */
 export interface SignInEndpoints {
@@ -34,8 +34,6 @@ export interface SignInEndpointsSource {
   /** What is known now, without waiting (for a header that must not wait). */
   known(): SignInEndpoints[];
 }
-
-export const discoveryUrlOf = (issuer: string) => new URL('.well-known/openid-configuration', issuer.endsWith('/') ? issuer : `${issuer}/`).href;
 
 /** Auth0's endpoints, the guess while an issuer's metadata cannot be read. */
 function conventional(issuer: string): SignInEndpoints {

@@ -49,17 +49,3 @@ export function healthRouter(deps: { checks: readonly ReadinessCheck[] }): Route
     .all(allowOnly('GET'));
   return router;
 }
-
-/** The SQLite database answers a query. */
-export function sqliteCheck(db: { prepare(sql: string): { get(): unknown } }): ReadinessCheck {
-  return {
-    name: 'database',
-    ready: async () => {
-      try {
-        return db.prepare('SELECT 1 AS ok').get() !== undefined;
-      } catch {
-        return false;
-      }
-    },
-  };
-}

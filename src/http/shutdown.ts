@@ -1,15 +1,15 @@
 import type { Logger } from '../observability/logger.js';
 import type { RunningServer } from './server.js';
 
+/** How soon the same signal again counts as one signal delivered twice rather than a request to exit at once. */
+const SAME_SIGNAL_MS = 500;
+
 /**
  * On SIGTERM or SIGINT: stop accepting connections, let in-flight requests finish for up to `graceSeconds`,
  * then cut what is left, run `cleanup` (close the database) and exit 0. A second signal exits at once, unless it is
  * the first one again within `SAME_SIGNAL_MS`: Ctrl-C in a terminal and `kill %1` signal the whole process group, so
  * under `npm start` the server gets the signal from the terminal and once more from npm, which forwards it.
  */
-/** How soon the same signal again counts as one signal delivered twice rather than a request to exit at once. */
-const SAME_SIGNAL_MS = 500;
-
 export function shutDownGracefully(options: {
   servers: RunningServer[];
   graceSeconds: number;

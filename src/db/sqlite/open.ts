@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
+import type { ReadinessCheck } from '../../health/health.router.js';
 import { migrations } from './migrations.js';
 
 export type Db = Database.Database;
@@ -38,4 +39,18 @@ export function migrate(db: Db): number[] {
       return pending.map((migration) => migration.version);
     })
     .immediate();
+}
+
+/** `/readyz`'s `database` check on SQLite: the database answers a query. */
+export function sqliteCheck(db: { prepare(sql: string): { get(): unknown } }): ReadinessCheck {
+  return {
+    name: 'database',
+    ready: async () => {
+      try {
+        return db.prepare('SELECT 1 AS ok').get() !== undefined;
+      } catch {
+        return false;
+      }
+    },
+  };
 }

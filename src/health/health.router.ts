@@ -49,3 +49,21 @@ export function healthRouter(deps: { checks: readonly ReadinessCheck[] }): Route
     .all(allowOnly('GET'));
   return router;
 }
+
+/**
+ * A `ready` for a dependency that may hang: false when `probe` rejects or has not answered within `timeoutMs`, so
+ * `/readyz` answers in bounded time whatever the dependency does.
+ */
+export function readyWithin(timeoutMs: number, probe: () => Promise<boolean>): () => Promise<boolean> {
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([probe().catch(() => false), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import type { ReadinessCheck } from '../health/health.router.js';
+import { readyWithin, type ReadinessCheck } from '../health/health.router.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 
@@ -99,11 +99,7 @@ export function connectRedis(options: RedisConnectionOptions): RedisConnection {
     connecting,
     check: {
       name: 'redis',
-      ready: () =>
-        withTimeout(client.ping(), timeoutMs).then(
-          (answer) => answer === 'PONG',
-          () => false,
-        ),
+      ready: readyWithin(timeoutMs, async () => (await client.ping()) === 'PONG'),
     },
     async close() {
       client.removeAllListeners('ready');
@@ -112,16 +108,6 @@ export function connectRedis(options: RedisConnectionOptions): RedisConnection {
       else client.disconnect();
     },
   };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  return Promise.race([
-    promise,
-    new Promise<never>((_resolve, reject) => {
-      timer = setTimeout(() => reject(new Error('timed out')), ms);
-    }),
-  ]).finally(() => clearTimeout(timer));
 }
 
 function errorMessage(error: unknown): string {

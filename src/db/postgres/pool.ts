@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { DatabaseUnavailableError } from '../../errors.js';
-import type { ReadinessCheck } from '../../health/health.router.js';
+import { readyWithin, type ReadinessCheck } from '../../health/health.router.js';
 
 export interface PoolSettings {
   url: string;
@@ -70,16 +70,6 @@ export async function unavailableAs503<T>(query: Promise<T>): Promise<T> {
 export function postgresCheck(pool: pg.Pool, timeoutMs: number): ReadinessCheck {
   return {
     name: 'database',
-    ready: async () => {
-      let timer: NodeJS.Timeout | undefined;
-      const late = new Promise<boolean>((resolve) => {
-        timer = setTimeout(() => resolve(false), timeoutMs);
-      });
-      try {
-        return await Promise.race([pool.query('SELECT 1').then(() => true, () => false), late]);
-      } finally {
-        clearTimeout(timer);
-      }
-    },
+    ready: readyWithin(timeoutMs, () => pool.query('SELECT 1').then(() => true)),
   };
 }

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../support/api.js';
 import { challengeOf, parseChallenges } from '../support/challenge.js';
-import { createDpopKey, dpopProof, type DpopKey } from '../support/dpop.js';
+import { createDpopKey, dpopGetViaProxy, dpopProof, type DpopKey } from '../support/dpop.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
 let issuer: TestIssuer;
@@ -123,13 +123,7 @@ describe('DPoP behind a proxy (TRUST_PROXY)', () => {
     try {
       const token = await issuer.mint({ cnf: { jkt: key.jkt } });
       const proof = await dpopProof(key, { method: 'GET', url: 'https://notes.example.test/v1/me', accessToken: token });
-      const res = await proxied
-        .request()
-        .get('/v1/me')
-        .set('Host', 'notes.example.test')
-        .set('X-Forwarded-Proto', 'https')
-        .set('Authorization', `DPoP ${token}`)
-        .set('DPoP', proof);
+      const res = await dpopGetViaProxy(proxied, '/v1/me', { host: 'notes.example.test', token, proof });
       expect(res.status).toBe(200);
     } finally {
       await proxied.close();

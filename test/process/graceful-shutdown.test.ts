@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
+import { waitForListening } from '../support/server-process.js';
 
 let issuer: TestIssuer;
 let folder: string;
@@ -49,19 +50,8 @@ async function startServerProcess(env: Record<string, string>, command: 'node' |
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => resolve({ code, signal })),
   );
-  const url = await new Promise<string>((resolve, reject) => {
-    // `npm start` may compile to dist/ first.
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${output}`)), 60_000);
-    const check = () => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', () => reject(new Error(`server exited:\n${output}`)));
-  });
+  // `npm start` may compile to dist/ first.
+  const url = await waitForListening(child, () => output, { name: 'server', timeoutMs: 60_000 });
   return { child, url, exited, output: () => output };
 }
 

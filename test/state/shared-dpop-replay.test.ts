@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../support/api.js';
 import { challengeOf } from '../support/challenge.js';
-import { createDpopKey, dpopProof, type DpopKey } from '../support/dpop.js';
+import { createDpopKey, dpopGetViaProxy, dpopProof, type DpopKey } from '../support/dpop.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { testRedisEnv } from '../support/redis.js';
 
@@ -20,14 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => issuer.close());
 
-const viaBalancer = (api: TestApi, proof: string) =>
-  api
-    .request()
-    .get('/v1/me')
-    .set('Host', 'notes.example.test')
-    .set('X-Forwarded-Proto', 'https')
-    .set('Authorization', `DPoP ${token}`)
-    .set('DPoP', proof);
+const viaBalancer = (api: TestApi, proof: string) => dpopGetViaProxy(api, '/v1/me', { host: 'notes.example.test', token, proof });
 const newProof = () => dpopProof(key, { method: 'GET', url: `${PUBLIC}/v1/me`, accessToken: token });
 
 async function startReplicas(env: Record<string, string>): Promise<[TestApi, TestApi]> {

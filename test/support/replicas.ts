@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { IssuerLike } from './api.js';
+import { waitForListening } from './server-process.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** tsx by its file, so the replicas can run in a folder of their own. */
@@ -124,21 +125,7 @@ async function startReplica(name: string, cwd: string, options: ReplicaOptions):
     }),
   );
   const timeoutMs = options.startTimeoutMs ?? 60_000;
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${name} did not start within ${timeoutMs} ms:\n${tail(output)}`)), timeoutMs);
-    const check = () => {
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      }
-    };
-    child.stdout!.on('data', check);
-    void exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      reject(new Error(`${name} exited (code ${code}, signal ${signal}) before listening:\n${tail(output)}`));
-    });
-  }).catch(async (error: unknown) => {
+  const url = await waitForListening(child, () => output, { name, timeoutMs }).catch(async (error: unknown) => {
     await stop({ pid: child.pid!, exited, kill: (signal) => void child.kill(signal) });
     throw error;
   });
@@ -175,8 +162,6 @@ async function stop(replica: Pick<Replica, 'pid' | 'exited' | 'kill'>, graceMs =
     await replica.exited;
   }
 }
-
-const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n');
 
 /** What explains a failure: warnings, errors and anything not a JSON log line, then the last few lines. */
 function notable(text: string): string {

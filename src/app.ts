@@ -17,7 +17,7 @@ import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } f
 import { meRoutes } from './me/me.router.js';
 import { NotesService } from './notes/notes.service.js';
 import type { NotesStorage } from './notes/notes.storage.js';
-import type { ReadinessCheck } from './health/health.router.js';
+import type { ReadinessCheck } from './health/readiness.js';
 import { notesRoutes } from './notes/notes.router.js';
 import type { Logger } from './observability/logger.js';
 import { measureRequests, type Metrics } from './observability/metrics.js';

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { readyWithin, type ReadinessCheck } from '../health/health.router.js';
+import { readyWithin, type ReadinessCheck } from '../health/readiness.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 

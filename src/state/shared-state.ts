@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { ReadinessCheck } from '../health/health.router.js';
+import type { ReadinessCheck } from '../health/readiness.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { MemoryProofIdStore, type ProofIdStore } from './proof-id-store.js';

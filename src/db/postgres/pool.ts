@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { DatabaseUnavailableError } from '../../errors.js';
-import { readyWithin, type ReadinessCheck } from '../../health/health.router.js';
+import { readyWithin, type ReadinessCheck } from '../../health/readiness.js';
 
 export interface PoolSettings {
   url: string;

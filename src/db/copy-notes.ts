@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
-import type { NoteRow } from '../notes/notes.storage.js';
+import { noteJson } from '../notes/note-json.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 import { migrate } from './postgres/migrate.js';
-import { noteJson } from './postgres/notes.storage.js';
+import { columnsFromJson } from './postgres/note-columns.js';
 import { createPool } from './postgres/pool.js';
 
 /** A bad argument or a source/target that cannot be used: the command prints the message and exits 1. */
@@ -20,8 +20,24 @@ export interface CopyResult {
   to: string;
 }
 
-/** A note as the copy reads it: every column but `seq`, which PostgreSQL assigns in the same order. */
-type SqliteNote = Omit<NoteRow, 'seq'>;
+/** A note as the copy reads it: all but its `seq`, which PostgreSQL assigns in the same order. */
+interface CopiedNote {
+  id: string;
+  owner: string;
+  version: number;
+  json: string;
+}
+
+/** A note as schema version 1 kept it, before notes were stored as their JSON. */
+interface Version1Note {
+  id: string;
+  owner: string;
+  title: string;
+  body: string;
+  version: number;
+  created_at: string;
+  updated_at: string;
+}
 
 const BATCH = 500;
 
@@ -56,10 +72,8 @@ export async function copyNotes(options: { from: string; to: string }): Promise<
     let seen = 0;
     try {
       await client.query('BEGIN');
-      const rows = sqlite
-        .prepare<[], SqliteNote>(`SELECT id, owner, title, body, version, created_at, updated_at FROM notes ORDER BY seq`)
-        .iterate();
-      let batch: SqliteNote[] = [];
+      const rows = readNotes(sqlite);
+      let batch: CopiedNote[] = [];
       const flush = async () => {
         if (batch.length === 0) return;
         copied += await insertBatch(client, batch);
@@ -85,25 +99,36 @@ export async function copyNotes(options: { from: string; to: string }): Promise<
   }
 }
 
-async function insertBatch(client: { query: (text: string, values: unknown[]) => Promise<{ rowCount: number | null }> }, notes: SqliteNote[]): Promise<number> {
-  const columns: unknown[][] = [[], [], [], [], [], [], [], []];
-  for (const note of notes) {
-    // Timestamps as the API writes them (toISOString), so the stored JSON and a read of the row agree.
-    const created = new Date(note.created_at).toISOString();
-    const updated = new Date(note.updated_at).toISOString();
-    [note.id, note.owner, note.title, note.body, note.version, created, updated, noteJson(note.id, note.title, note.body, created, updated)].forEach(
-      (value, i) => columns[i]!.push(value),
-    );
+/**
+ * The source's notes, oldest first, each with the JSON it is stored as: as written, or (schema version 1, which kept
+ * no JSON) made by `noteJson` from its columns, timestamps as the API writes them (toISOString).
+ */
+function readNotes(sqlite: Database.Database): Iterable<CopiedNote> {
+  const columns = sqlite.prepare<[], string>(`SELECT name FROM pragma_table_info('notes')`).pluck().all();
+  if (columns.includes('json')) {
+    return sqlite.prepare<[], CopiedNote>(`SELECT id, owner, version, json FROM notes ORDER BY seq`).iterate();
   }
+  const rows = sqlite.prepare<[], Version1Note>(`SELECT id, owner, title, body, version, created_at, updated_at FROM notes ORDER BY seq`).iterate();
+  return (function* () {
+    for (const { id, owner, title, body, version, created_at, updated_at } of rows) {
+      const created = new Date(created_at).toISOString();
+      const updated = new Date(updated_at).toISOString();
+      yield { id, owner, version, json: noteJson({ id, title, body, created_at: created, updated_at: updated }) };
+    }
+  })();
+}
+
+const copied = columnsFromJson('json::jsonb');
+
+async function insertBatch(client: { query: (text: string, values: unknown[]) => Promise<{ rowCount: number | null }> }, notes: CopiedNote[]): Promise<number> {
   // One statement per batch; WITH ORDINALITY … ORDER BY keeps the batch's order as the identity values are drawn.
   const result = await client.query(
-    `INSERT INTO notes (id, owner, title, body, version, created_at, updated_at, json)
-     SELECT id, owner, title, body, version, created_at, updated_at, json
-     FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[], $8::text[])
-       WITH ORDINALITY AS source (id, owner, title, body, version, created_at, updated_at, json, position)
+    `INSERT INTO notes (id, owner, version, json, title, body, created_at, updated_at)
+     SELECT id, owner, version, json, ${copied.title}, ${copied.body}, ${copied.created_at}, ${copied.updated_at}
+     FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[]) WITH ORDINALITY AS source (id, owner, version, json, position)
      ORDER BY position
      ON CONFLICT (id) DO NOTHING`,
-    columns,
+    [notes.map((note) => note.id), notes.map((note) => note.owner), notes.map((note) => note.version), notes.map((note) => note.json)],
   );
   return result.rowCount ?? 0;
 }

@@ -1,7 +1,7 @@
 import type { IRouter, RequestHandler } from 'express';
 import { callerOf, requireAuthentication, requireUser, type ScopeGuards } from '../auth/index.js';
 import { jsonBody } from '../http/json-body.js';
-import { sendJson, sendJsonText } from '../http/json-response.js';
+import { sendJsonText } from '../http/json-response.js';
 import { allowOnly, inSequence } from '../http/routing.js';
 import { ifNoneMatchHits } from './etag.js';
 import { listQuerySchema, noteCreateSchema, notePatchSchema, parseOrThrow } from './notes.schema.js';
@@ -32,25 +32,25 @@ export function notesRoutes(router: IRouter, deps: NotesRouterDeps): void {
     })
     .post(forUser('write:notes'), jsonBody, async (req, res) => {
       const input = parseOrThrow(noteCreateSchema, req.body, 'body');
-      const { note, etag } = await service.create(callerOf(req).sub, input);
-      res.location(`/v1/notes/${note.id}`).setHeader('ETag', etag);
-      sendJson(res, note, 201);
+      const { id, json, etag } = await service.create(callerOf(req).sub, input);
+      res.location(`/v1/notes/${id}`).setHeader('ETag', etag);
+      sendJsonText(res, json, 201);
     })
     .all(allowOnly('GET', 'POST'));
 
   router
     .route('/v1/notes/:id')
     .get(forUser('read:notes'), async (req, res) => {
-      const { note, etag } = await service.get(callerOf(req).sub, req.params.id!);
+      const { json, etag } = await service.get(callerOf(req).sub, req.params.id!);
       res.set('ETag', etag);
       if (ifNoneMatchHits(req.get('If-None-Match'), etag)) res.status(304).end();
-      else sendJson(res, note);
+      else sendJsonText(res, json);
     })
     .patch(forUser('write:notes'), jsonBody, async (req, res) => {
       const patch = parseOrThrow(notePatchSchema, req.body, 'body');
-      const { note, etag } = await service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
+      const { json, etag } = await service.update(callerOf(req).sub, req.params.id!, patch, req.get('If-Match'));
       res.setHeader('ETag', etag);
-      sendJson(res, note);
+      sendJsonText(res, json);
     })
     .delete(forUser('delete:notes'), ...deletionGuards, async (req, res) => {
       await service.delete(callerOf(req).sub, req.params.id!, req.get('If-Match'));

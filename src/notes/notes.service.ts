@@ -2,19 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { NotFoundError, PreconditionFailedError } from '../errors.js';
 import { decodeCursor, encodeCursor } from './cursor.js';
 import { etagOf, ifMatchPasses } from './etag.js';
-import type { NoteRow, NotesStorage } from './notes.storage.js';
+import { noteFromJson, noteJson } from './note-json.js';
+import type { NotesStorage, StoredNote } from './notes.storage.js';
 import type { ListQuery, NoteCreate, NotePatch } from './notes.schema.js';
 
-export interface Note {
-  id: string;
-  title: string;
-  body: string;
-  created_at: string;
-  updated_at: string;
-}
-
+/** A note as a response carries it: its id, its JSON text (the body) and its ETag. */
 export interface VersionedNote {
-  note: Note;
+  id: string;
+  json: string;
   etag: string;
 }
 
@@ -42,8 +37,9 @@ export class NotesService {
   }
 
   async create(owner: string, input: NoteCreate): Promise<VersionedNote> {
-    const row = await this.storage.insert(owner, { id: randomUUID(), ...input, now: new Date().toISOString() });
-    return versioned(row);
+    const now = new Date().toISOString();
+    const id = randomUUID();
+    return versioned(await this.storage.insert(owner, { id, json: noteJson({ id, title: input.title, body: input.body, created_at: now, updated_at: now }) }));
   }
 
   async get(owner: string, id: string): Promise<VersionedNote> {
@@ -51,42 +47,32 @@ export class NotesService {
   }
 
   async update(owner: string, id: string, patch: NotePatch, ifMatch: string | undefined): Promise<VersionedNote> {
-    let row = await this.require(owner, id);
+    let stored = await this.require(owner, id);
     for (;;) {
-      if (!ifMatchPasses(ifMatch, etagOf(row.version))) throw new PreconditionFailedError();
-      const updated = await this.storage.update(owner, row, {
-        title: patch.title ?? row.title,
-        body: patch.body ?? row.body,
-        now: new Date().toISOString(),
-      });
+      if (!ifMatchPasses(ifMatch, etagOf(stored.version))) throw new PreconditionFailedError();
+      const note = noteFromJson(stored.json);
+      const json = noteJson({ ...note, title: patch.title ?? note.title, body: patch.body ?? note.body, updated_at: new Date().toISOString() });
+      const updated = await this.storage.update(owner, stored, json);
       if (updated) return versioned(updated);
-      row = await this.require(owner, id);
+      stored = await this.require(owner, id);
     }
   }
 
   async delete(owner: string, id: string, ifMatch: string | undefined): Promise<void> {
-    let row = await this.require(owner, id);
+    let stored = await this.require(owner, id);
     for (;;) {
-      if (!ifMatchPasses(ifMatch, etagOf(row.version))) throw new PreconditionFailedError();
-      if (await this.storage.delete(owner, row)) return;
-      row = await this.require(owner, id);
+      if (!ifMatchPasses(ifMatch, etagOf(stored.version))) throw new PreconditionFailedError();
+      if (await this.storage.delete(owner, stored)) return;
+      stored = await this.require(owner, id);
     }
   }
 
   // Another user's note and a missing one are the same 404, so ids reveal nothing.
-  private async require(owner: string, id: string): Promise<NoteRow> {
-    const row = UUID.test(id) ? await this.storage.find(owner, id.toLowerCase()) : undefined;
-    if (!row) throw new NotFoundError(NOT_FOUND);
-    return row;
+  private async require(owner: string, id: string): Promise<StoredNote> {
+    const stored = UUID.test(id) ? await this.storage.find(owner, id.toLowerCase()) : undefined;
+    if (!stored) throw new NotFoundError(NOT_FOUND);
+    return stored;
   }
 }
 
-const toNote = (row: NoteRow): Note => ({
-  id: row.id,
-  title: row.title,
-  body: row.body,
-  created_at: row.created_at,
-  updated_at: row.updated_at,
-});
-
-const versioned = (row: NoteRow): VersionedNote => ({ note: toNote(row), etag: etagOf(row.version) });
+const versioned = (stored: StoredNote): VersionedNote => ({ id: stored.id, json: stored.json, etag: etagOf(stored.version) });

@@ -1,33 +1,35 @@
 /**
  * Where notes are kept, as the service sees it: one interface, a SQLite and a PostgreSQL implementation
- * (src/db/sqlite/, src/db/postgres/), chosen once in main.ts from DATABASE_URL. Every method takes the owner first and
- * is scoped by it: no call can reach another user's note. A promise resolves only once the write is committed.
+ * (src/db/sqlite/, src/db/postgres/), chosen once from DATABASE_URL by `openStorage` (src/db/open-storage.ts). Every
+ * method takes the owner first and is scoped by it: no call can reach another user's note. A promise resolves only
+ * once the write is committed. A note is kept as the JSON text `noteJson` (note-json.ts) made of it, which the
+ * storage stores and returns as it is, without reading it.
  */
 export interface NotesStorage {
-  insert(owner: string, note: { id: string; title: string; body: string; now: string }): Promise<NoteRow>;
+  insert(owner: string, note: { id: string; json: string }): Promise<StoredNote>;
   /** The note with this (lower-case UUID) id, when the owner has it. */
-  find(owner: string, id: string): Promise<NoteRow | undefined>;
+  find(owner: string, id: string): Promise<StoredNote | undefined>;
   /** Up to `limit` notes older than `beforeSeq`, newest first. */
   page(owner: string, beforeSeq: number, limit: number): Promise<NotePageRow[]>;
   /**
-   * Writes `changes` to the note `current` was read from, only if it is still at `current.version`: `undefined` when
+   * Replaces the JSON of the note `current` was read from, only if it is still at `current.version`: `undefined` when
    * another write (from this process or another) came between the read and this one.
    */
-  update(owner: string, current: NoteRow, changes: { title: string; body: string; now: string }): Promise<NoteRow | undefined>;
+  update(owner: string, current: StoredNote, json: string): Promise<StoredNote | undefined>;
   /** Deletes the note `current` was read from, only if it is still at `current.version`; false when it was not. */
-  delete(owner: string, current: NoteRow): Promise<boolean>;
+  delete(owner: string, current: StoredNote): Promise<boolean>;
 }
 
-export interface NoteRow {
+/** A note as the storage keeps it: what the storage itself needs of it (order, id, version), and its JSON. */
+export interface StoredNote {
+  /** Its place in the order notes were written, which pages and cursors follow; never reused. */
   seq: number;
   id: string;
-  owner: string;
-  title: string;
-  body: string;
+  /** Raised by every write; the ETag is made of it. */
   version: number;
-  created_at: string;
-  updated_at: string;
+  /** The note as `noteJson` wrote it. */
+  json: string;
 }
 
-/** A page of notes, newest first: each note's `seq` and its stored JSON, exactly as `toNote` shapes it. */
+/** A page of notes, newest first: each note's `seq` and its stored JSON. */
 export type NotePageRow = [seq: number, json: string];

@@ -36,14 +36,14 @@ beforeAll(async () => {
   const service = new NotesService(new SqliteNotesStorage(db));
   for (let i = 1; i <= 25; i++) await service.create('auth0|alice', { title: `alice ${i}`, body: `"quoted"\n😀 ${i}` });
   const edited = await service.create('auth0|bob', { title: 'bob, edited twice', body: '' });
-  await service.update('auth0|bob', edited.note.id, { body: 'once' }, undefined);
-  await service.update('auth0|bob', edited.note.id, { body: 'twice' }, '"v2"');
+  await service.update('auth0|bob', edited.id, { body: 'once' }, undefined);
+  await service.update('auth0|bob', edited.id, { body: 'twice' }, '"v2"');
   const gone = await service.create('auth0|bob', { title: 'deleted', body: '' });
-  await service.delete('auth0|bob', gone.note.id, undefined);
+  await service.delete('auth0|bob', gone.id, undefined);
   expected = {
     alice: JSON.parse(await service.listJson('auth0|alice', { limit: 100 })),
     bob: JSON.parse(await service.listJson('auth0|bob', { limit: 100 })),
-    editedId: edited.note.id,
+    editedId: edited.id,
   };
   db.close();
 });

@@ -12,14 +12,14 @@ export async function readStoredNote(api: TestApi, id: string): Promise<{ owner:
   if (target.kind === 'sqlite') {
     const db = new Database(target.path, { readonly: true });
     try {
-      return db.prepare<[string], { owner: string; title: string }>('SELECT owner, title FROM notes WHERE id = ?').get(id);
+      return db.prepare<[string], { owner: string; title: string }>(`SELECT owner, json_extract(json, '$.title') AS title FROM notes WHERE id = ?`).get(id);
     } finally {
       db.close();
     }
   }
   const client = await connectTestDatabase(target.url);
   try {
-    const { rows } = await client.query<{ owner: string; title: string }>('SELECT owner, title FROM notes WHERE id = $1', [id]);
+    const { rows } = await client.query<{ owner: string; title: string }>(`SELECT owner, json::jsonb ->> 'title' AS title FROM notes WHERE id = $1`, [id]);
     return rows[0];
   } finally {
     await client.end();

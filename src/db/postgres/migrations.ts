@@ -14,8 +14,7 @@ export const migrations: readonly Migration[] = [
   {
     version: 1,
     name: 'create notes',
-    // As in SQLite, each note keeps the JSON the API returns (written by the storage with every write, in toNote's
-    // field order), so a page is the owner's index range and a join of strings. `seq` orders the notes and backs the
+    // As in SQLite, each note keeps the JSON the API returns (written with every write), so a page is the owner's index range and a join of strings. `seq` orders the notes and backs the
     // cursor; an identity column never hands a value out twice.
     sql: `
       CREATE TABLE notes (

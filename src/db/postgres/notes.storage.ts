@@ -1,24 +1,15 @@
 import type pg from 'pg';
 import type { Histogram } from 'prom-client';
-import type { NotePageRow, NoteRow, NotesStorage } from '../../notes/notes.storage.js';
+import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
+import { columnsFromJson } from './note-columns.js';
 import { unavailableAs503 } from './pool.js';
 
-interface PgNoteRow {
-  seq: string;
-  id: string;
-  owner: string;
-  title: string;
-  body: string;
-  version: number;
-  created_at: Date;
-  updated_at: Date;
-}
-
-const ROW = 'seq, id, owner, title, body, version, created_at, updated_at';
-
-/** The JSON the API returns for a note, in toNote's field order, stored with every write (see migration 1). */
-export const noteJson = (id: string, title: string, body: string, createdAt: string, updatedAt: string) =>
-  JSON.stringify({ id, title, body, created_at: createdAt, updated_at: updatedAt });
+const written = columnsFromJson('$3::text::jsonb');
+const INSERT = `INSERT INTO notes (id, owner, json, title, body, created_at, updated_at)
+  VALUES ($1, $2, $3::text, ${written.title}, ${written.body}, ${written.created_at}, ${written.updated_at}) RETURNING seq`;
+const changed = columnsFromJson('$4::text::jsonb');
+const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title = ${changed.title}, body = ${changed.body}, updated_at = ${changed.updated_at}
+  WHERE owner = $1 AND seq = $2 AND version = $3 RETURNING version`;
 
 /**
  * Notes in PostgreSQL. Each operation is one statement through the pool (autocommit: its promise resolves after the
@@ -42,23 +33,23 @@ export class PostgresNotesStorage implements NotesStorage {
     }
   }
 
-  async insert(owner: string, note: { id: string; title: string; body: string; now: string }): Promise<NoteRow> {
+  async insert(owner: string, note: { id: string; json: string }): Promise<StoredNote> {
     const { rows } = await this.query<{ seq: string }>('insert', {
       name: 'notes-insert',
-      text: `INSERT INTO notes (id, owner, title, body, created_at, updated_at, json) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING seq`,
-      values: [note.id, owner, note.title, note.body, note.now, noteJson(note.id, note.title, note.body, note.now, note.now)],
+      text: INSERT,
+      values: [note.id, owner, note.json],
     });
-    return { seq: Number(rows[0]!.seq), id: note.id, owner, title: note.title, body: note.body, version: 1, created_at: note.now, updated_at: note.now };
+    return { seq: Number(rows[0]!.seq), id: note.id, version: 1, json: note.json };
   }
 
-  async find(owner: string, id: string): Promise<NoteRow | undefined> {
-    const { rows } = await this.query<PgNoteRow>('find', {
+  async find(owner: string, id: string): Promise<StoredNote | undefined> {
+    const { rows } = await this.query<{ seq: string; id: string; version: number; json: string }>('find', {
       name: 'notes-find',
-      text: `SELECT ${ROW} FROM notes WHERE owner = $1 AND id = $2`,
+      text: `SELECT seq, id, version, json FROM notes WHERE owner = $1 AND id = $2`,
       values: [owner, id],
     });
     const row = rows[0];
-    return row && { ...row, seq: Number(row.seq), created_at: row.created_at.toISOString(), updated_at: row.updated_at.toISOString() };
+    return row && { ...row, seq: Number(row.seq) };
   }
 
   async page(owner: string, beforeSeq: number, limit: number): Promise<NotePageRow[]> {
@@ -71,26 +62,17 @@ export class PostgresNotesStorage implements NotesStorage {
     return rows.map(([seq, json]) => [Number(seq), json]);
   }
 
-  async update(owner: string, current: NoteRow, changes: { title: string; body: string; now: string }): Promise<NoteRow | undefined> {
+  async update(owner: string, current: StoredNote, json: string): Promise<StoredNote | undefined> {
     const { rows } = await this.query<{ version: number }>('update', {
       name: 'notes-update',
-      text: `UPDATE notes SET title = $4, body = $5, updated_at = $6, version = version + 1, json = $7
-             WHERE owner = $1 AND seq = $2 AND version = $3 RETURNING version`,
-      values: [
-        owner,
-        current.seq,
-        current.version,
-        changes.title,
-        changes.body,
-        changes.now,
-        noteJson(current.id, changes.title, changes.body, current.created_at, changes.now),
-      ],
+      text: UPDATE,
+      values: [owner, current.seq, current.version, json],
     });
     const row = rows[0];
-    return row && { ...current, title: changes.title, body: changes.body, version: row.version, updated_at: changes.now };
+    return row && { ...current, version: row.version, json };
   }
 
-  async delete(owner: string, current: NoteRow): Promise<boolean> {
+  async delete(owner: string, current: StoredNote): Promise<boolean> {
     const result = await this.query('delete', {
       name: 'notes-delete',
       text: `DELETE FROM notes WHERE owner = $1 AND seq = $2 AND version = $3`,

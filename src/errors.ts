@@ -135,6 +135,18 @@ export class DatabaseUnavailableError extends ServiceUnavailableError {
   }
 }
 
+/**
+ * What a storage engine rejects with when it cannot serve right now (busy, locked, full, unreachable, too slow): the
+ * operation may succeed if retried. Not an HTTP error: each engine raises it in its own layer (src/db/sqlite/,
+ * src/db/postgres/), from its own codes, and the error handler answers it as `DatabaseUnavailableError` (503).
+ */
+export class StorageUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super('The storage cannot serve right now', { cause });
+    this.name = 'StorageUnavailableError';
+  }
+}
+
 /** A 403 that is not about scopes: the caller is known but this kind of caller may not do this. */
 export class ForbiddenError extends HttpError {
   constructor(slug: 'user-token-required' | 'client-not-allowed', title: string, detail: string) {

@@ -1,10 +1,11 @@
 import type { ErrorRequestHandler, Request, Response } from 'express';
 import { AuthError, buildChallenge, schemeOf, type ChallengeSettings, type Scheme } from '../auth/index.js';
 import {
+  DatabaseUnavailableError,
   HttpError,
   MalformedJsonError,
   PayloadTooLargeError,
-  ServiceUnavailableError,
+  StorageUnavailableError,
   UnsupportedMediaTypeError,
 } from '../errors.js';
 import type { Logger } from '../observability/logger.js';
@@ -12,9 +13,6 @@ import type { Metrics } from '../observability/metrics.js';
 import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
 import { noteRefusal } from '../observability/request-logging.js';
 import { plainHttpError, sendProblem } from './problem.js';
-
-// SQLite answers these when the database is busy, full or gone: the request may succeed later.
-const DATABASE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
 
 export interface ProblemResponderOptions {
   challenge: ChallengeSettings;
@@ -73,7 +71,8 @@ export function createErrorHandler(respond: ProblemResponder): ErrorRequestHandl
 
 function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
-  const { type, status, code } = (err ?? {}) as { type?: unknown; status?: unknown; code?: unknown };
+  if (err instanceof StorageUnavailableError) return new DatabaseUnavailableError(err);
+  const { type, status } = (err ?? {}) as { type?: unknown; status?: unknown };
   switch (type) {
     case 'entity.parse.failed':
       return new MalformedJsonError();
@@ -85,9 +84,6 @@ function toHttpError(err: unknown): HttpError {
     case 'request.aborted':
     case 'request.size.invalid':
       return plainHttpError(400, 'The request body was incomplete.');
-  }
-  if (typeof code === 'string' && DATABASE_UNAVAILABLE.test(code)) {
-    return new ServiceUnavailableError('The database is unavailable; retry shortly.', { cause: err, extensions: { action: 'retry' } });
   }
   if (typeof status === 'number' && status >= 400 && status < 500) {
     return plainHttpError(status, 'The request could not be understood.');

@@ -4,6 +4,9 @@
  * method takes the owner first and is scoped by it: no call can reach another user's note. A promise resolves only
  * once the write is committed. A note is kept as the JSON text `noteJson` (note-json.ts) made of it, which the
  * storage stores and returns as it is, without reading it.
+ *
+ * When the engine cannot serve right now (busy, locked, full, unreachable, too slow), a method rejects with
+ * `StorageUnavailableError` (src/errors.ts), whichever the engine; any other rejection is a fault.
  */
 export interface NotesStorage {
   insert(owner: string, note: { id: string; json: string }): Promise<StoredNote>;

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import type { Histogram } from 'prom-client';
 import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import { columnsFromJson } from './note-columns.js';
-import { unavailableAs503 } from './pool.js';
+import { reportingUnavailable } from './pool.js';
 
 const written = columnsFromJson('$3::text::jsonb');
 const INSERT = `INSERT INTO notes (id, owner, json, title, body, created_at, updated_at)
@@ -16,7 +16,7 @@ const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title =
  * commit), prepared once per connection (named), and scoped by `owner`. Conditional writes are one
  * `UPDATE/DELETE … WHERE version = $n`: under READ COMMITTED, a second writer waits for the first one's row lock,
  * then re-checks the condition against the committed row, so of two writers holding one version exactly one wins.
- * A database that cannot be reached, or does not answer in time, is a 503.
+ * A database that cannot be reached, or does not answer in time, rejects with `StorageUnavailableError`.
  */
 export class PostgresNotesStorage implements NotesStorage {
   constructor(
@@ -27,7 +27,7 @@ export class PostgresNotesStorage implements NotesStorage {
   private async query<R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     const end = this.duration?.startTimer({ operation });
     try {
-      return await unavailableAs503(this.pool.query<R>(config));
+      return await reportingUnavailable(this.pool.query<R>(config));
     } finally {
       end?.();
     }

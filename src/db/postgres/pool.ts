@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import pg from 'pg';
-import { DatabaseUnavailableError } from '../../errors.js';
+import { StorageUnavailableError } from '../../errors.js';
 import { readyWithin, type ReadinessCheck } from '../../health/readiness.js';
 
 export interface PoolSettings {
@@ -57,12 +57,12 @@ export function isUnavailable(error: unknown): boolean {
   return true;
 }
 
-/** Runs a query, turning "the database is not there" into a 503 (`DatabaseUnavailableError`); SQL errors stay 500s. */
-export async function unavailableAs503<T>(query: Promise<T>): Promise<T> {
+/** Runs a query, reporting "the database is not there" as the storage contract says (`StorageUnavailableError`); SQL errors stay as they are. */
+export async function reportingUnavailable<T>(query: Promise<T>): Promise<T> {
   try {
     return await query;
   } catch (error) {
-    throw isUnavailable(error) ? new DatabaseUnavailableError(error) : error;
+    throw isUnavailable(error) ? new StorageUnavailableError(error) : error;
   }
 }
 

@@ -1,10 +1,15 @@
 import type { Histogram } from 'prom-client';
+import { StorageUnavailableError } from '../../errors.js';
 import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import type { Db } from './open.js';
 
+// SQLite answers these when the database is busy, full or gone: the operation may succeed later.
+const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
+
 /**
  * Notes in SQLite. Every statement is prepared once and scoped by `owner`. better-sqlite3 is synchronous: each method
- * has done its work (and committed it) before it returns its promise.
+ * has done its work (and committed it) before it returns its promise. A database that is busy, full or gone rejects
+ * with `StorageUnavailableError`.
  */
 export class SqliteNotesStorage implements NotesStorage {
   private readonly statements;
@@ -27,12 +32,14 @@ export class SqliteNotesStorage implements NotesStorage {
   }
 
   private timed<T>(operation: string, query: () => T): T {
-    if (!this.duration) return query();
-    const end = this.duration.startTimer({ operation });
+    const end = this.duration?.startTimer({ operation });
     try {
       return query();
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      throw typeof code === 'string' && UNAVAILABLE.test(code) ? new StorageUnavailableError(error) : error;
     } finally {
-      end();
+      end?.();
     }
   }
 

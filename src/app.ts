@@ -28,8 +28,8 @@ export interface AppDeps {
   config: Config;
   /** The issuers tokens are checked against (from `ISSUER_BASE_URL`, or the development server). */
   issuers: readonly string[];
-  /** Where notes are kept (SQLite or PostgreSQL, chosen in main.ts), and `/readyz`'s check of it. */
-  storage: { readonly notes: NotesStorage; readonly readiness: ReadinessCheck };
+  /** Where notes are kept (SQLite or PostgreSQL, opened by `openStorage` in main.ts), and what `/readyz` checks of it. */
+  storage: { readonly notes: NotesStorage; readonly readiness: readonly ReadinessCheck[] };
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
@@ -123,7 +123,7 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ checks: [deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
+  app.use(healthRouter({ checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
   app.use(
     docsRouter({
       publicUrl: config.PUBLIC_URL,

@@ -5,7 +5,7 @@ import { createApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { sqliteCheck } from '../src/db/sqlite/open.js';
 import { openDatabase, type Db } from '../src/db/sqlite/open.js';
-import { SqliteNotesStorage } from '../src/db/sqlite/notes.storage.js';
+import { sqliteNotesStorage } from '../src/db/sqlite/notes.storage.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
 import { appRoutes } from './support/routes.js';
@@ -32,7 +32,7 @@ describe('openapi.yaml and the app', () => {
     const app = createApp({
       config: loadConfig({ ISSUER_BASE_URL: 'http://127.0.0.1:9/' }),
       issuers: ['http://127.0.0.1:9/'],
-      storage: { notes: new SqliteNotesStorage(db), readiness: sqliteCheck(db) },
+      storage: { notes: sqliteNotesStorage(db), readiness: [sqliteCheck(db)] },
       logger: createLogger('silent'),
       metrics: createMetrics({ defaultMetrics: false }),
       keysProbe: async () => true,

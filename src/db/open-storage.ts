@@ -5,19 +5,19 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 import { migrate } from './postgres/migrate.js';
-import { PostgresNotesStorage } from './postgres/notes.storage.js';
+import { postgresNotesStorage } from './postgres/notes.storage.js';
 import { createPool, postgresCheck } from './postgres/pool.js';
-import { openDatabase, sqliteCheck, type Db } from './sqlite/open.js';
-import { SqliteNotesStorage } from './sqlite/notes.storage.js';
+import { openDatabase, sqliteCheck } from './sqlite/open.js';
+import { sqliteNotesStorage } from './sqlite/notes.storage.js';
 
-/** The storage the API runs on, whichever engine `DATABASE_URL` names; the service and routes see only `notes`. */
+/**
+ * The storage the API runs on, whichever engine `DATABASE_URL` names: opened once by `openStorage` in main.ts, passed
+ * to `createApp`, closed at shutdown. The service and routes see only `notes`.
+ */
 export interface Storage {
-  readonly kind: 'sqlite' | 'postgres';
   readonly notes: NotesStorage;
-  /** `/readyz`'s `database` check. */
-  readonly readiness: ReadinessCheck;
-  /** The SQLite handle, when that is the engine (tests reach into it). */
-  readonly sqlite?: Db;
+  /** What `/readyz` checks of it (`database`). */
+  readonly readiness: readonly ReadinessCheck[];
   close(): Promise<void>;
 }
 
@@ -36,10 +36,8 @@ export async function openStorage(config: StorageSettings, deps: { logger: Logge
   if (target.kind === 'sqlite') {
     const db = openDatabase(target.path);
     return {
-      kind: 'sqlite',
-      notes: new SqliteNotesStorage(db, deps.metrics.dbQueryDuration),
-      readiness: sqliteCheck(db),
-      sqlite: db,
+      notes: sqliteNotesStorage(db, deps.metrics.dbQueryDuration),
+      readiness: [sqliteCheck(db)],
       close: async () => void db.close(),
     };
   }
@@ -66,9 +64,8 @@ export async function openStorage(config: StorageSettings, deps: { logger: Logge
   }
   deps.metrics.watchDatabasePool(pool);
   return {
-    kind: 'postgres',
-    notes: new PostgresNotesStorage(pool, deps.metrics.dbQueryDuration),
-    readiness: postgresCheck(pool, Math.min(config.DATABASE_CONNECT_TIMEOUT_MS, 2000)),
+    notes: postgresNotesStorage(pool, deps.metrics.dbQueryDuration),
+    readiness: [postgresCheck(pool, Math.min(config.DATABASE_CONNECT_TIMEOUT_MS, 2000))],
     close: () => pool.end(),
   };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { SqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
+import { sqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
 import { openDatabase } from '../../src/db/sqlite/open.js';
 import { NotesService } from '../../src/notes/notes.service.js';
 import { startApi } from '../support/api.js';
@@ -33,7 +33,7 @@ beforeAll(async () => {
   folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-copy-'));
   file = path.join(folder, 'notes.db');
   const db = openDatabase(file);
-  const service = new NotesService(new SqliteNotesStorage(db));
+  const service = new NotesService(sqliteNotesStorage(db));
   for (let i = 1; i <= 25; i++) await service.create('auth0|alice', { title: `alice ${i}`, body: `"quoted"\n😀 ${i}` });
   const edited = await service.create('auth0|bob', { title: 'bob, edited twice', body: '' });
   await service.update('auth0|bob', edited.id, { body: 'once' }, undefined);

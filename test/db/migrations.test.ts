@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
 import { migrate, openDatabase } from '../../src/db/sqlite/open.js';
 import { migrations } from '../../src/db/sqlite/migrations.js';
-import { SqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
+import { sqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
 import { noteJson } from '../../src/notes/note-json.js';
 import { NotesService } from '../../src/notes/notes.service.js';
 
@@ -43,7 +43,7 @@ describe('SQLite migrations', () => {
     const db = openDatabase(databaseAtVersion1());
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
-      const service = new NotesService(new SqliteNotesStorage(db));
+      const service = new NotesService(sqliteNotesStorage(db));
       const page = JSON.parse(await service.listJson('auth0|alice', { limit: 20 })) as { items: unknown[]; next_cursor: string | null };
       expect(page).toEqual({
         items: [
@@ -62,7 +62,7 @@ describe('SQLite migrations', () => {
       expect((await service.get('auth0|alice', '00000000-0000-4000-8000-000000000002')).etag).toBe('"v3"');
       const id = '00000000-0000-4000-8000-000000000004';
       const now = '2026-02-01T00:00:00.000Z';
-      const created = await new SqliteNotesStorage(db).insert('auth0|alice', { id, json: noteJson({ id, title: 't', body: '', created_at: now, updated_at: now }) });
+      const created = await sqliteNotesStorage(db).insert('auth0|alice', { id, json: noteJson({ id, title: 't', body: '', created_at: now, updated_at: now }) });
       expect(created.seq).toBe(4);
       expect(db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'notes' AND name NOT LIKE 'sqlite_%'`).pluck().all()).toEqual(['notes_owner_seq']);
     } finally {
@@ -98,7 +98,7 @@ describe('SQLite migrations', () => {
     try {
       expect(db.pragma('user_version', { simple: true })).toBe(migrations.at(-1)!.version);
       expect(db.prepare(`SELECT seq, id, owner, version, json FROM notes ORDER BY seq`).all()).toEqual(stored);
-      const service = new NotesService(new SqliteNotesStorage(db));
+      const service = new NotesService(sqliteNotesStorage(db));
       const alicePage = await service.listJson('auth0|alice', { limit: 20 });
       const aliceJson = stored.filter((note) => note.owner === 'auth0|alice').reverse().map((note) => note.json);
       expect(alicePage).toBe(`{"items":[${aliceJson.join(',')}],"next_cursor":null}`);

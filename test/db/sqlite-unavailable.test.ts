@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import Database from 'better-sqlite3';
-import { SqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
+import { sqliteNotesStorage } from '../../src/db/sqlite/notes.storage.js';
 import { openDatabase, type Db } from '../../src/db/sqlite/open.js';
 import { StorageUnavailableError } from '../../src/errors.js';
 import { noteJson } from '../../src/notes/note-json.js';
@@ -32,7 +32,7 @@ const note = (n: number) => {
 
 describe('SQLite storage that cannot serve', () => {
   it('when another connection holds the write lock, then a write rejects with StorageUnavailableError, and succeeds once the lock is gone', async () => {
-    const storage = new SqliteNotesStorage(db);
+    const storage = sqliteNotesStorage(db);
     other.exec('BEGIN IMMEDIATE');
     try {
       const refused = await storage.insert('auth0|alice', note(1)).catch((error: unknown) => error);
@@ -45,7 +45,7 @@ describe('SQLite storage that cannot serve', () => {
   });
 
   it('when a statement fails for another reason, then its error is not reported as unavailable', async () => {
-    const storage = new SqliteNotesStorage(db);
+    const storage = sqliteNotesStorage(db);
     const duplicate = await storage.insert('auth0|alice', note(1)).catch((error: unknown) => error);
     expect(duplicate).not.toBeInstanceOf(StorageUnavailableError);
     expect(duplicate).toMatchObject({ code: 'SQLITE_CONSTRAINT_UNIQUE' });

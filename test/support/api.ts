@@ -5,8 +5,9 @@ import request from 'supertest';
 import { createApp } from '../../src/app.js';
 import { createKeysProbe } from '../../src/auth/issuer-probe.js';
 import { loadConfig } from '../../src/config.js';
+import Database from 'better-sqlite3';
+import { parseDatabaseUrl } from '../../src/db/database-url.js';
 import { openStorage } from '../../src/db/open-storage.js';
-import type { Db } from '../../src/db/sqlite/open.js';
 import { startServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
@@ -26,8 +27,8 @@ export interface TestApi {
   request(): ReturnType<typeof request>;
   /** The engine this API runs on. */
   readonly backend: Backend;
-  /** The SQLite database (SQLite only: throws on PostgreSQL). */
-  readonly db: Db;
+  /** A connection of the test's own to the API's SQLite database file (SQLite only: throws on PostgreSQL). */
+  readonly db: Database.Database;
   /** The DATABASE_URL it runs on (a schema of its own on PostgreSQL, unless the test passed one). */
   readonly databaseUrl: string;
   /** The API's metrics registry and instruments (process metrics left out). */
@@ -86,20 +87,24 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
   await app.connecting;
   const conformance = await loadSpecConformance();
   const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0, app });
+  const target = parseDatabaseUrl(config.DATABASE_URL);
+  let db: Database.Database | undefined;
 
   return {
     url: running.url,
     request: () => request(running.url),
-    backend: storage.kind,
+    backend: target.kind,
     get db() {
-      if (!storage.sqlite) throw new Error('api.db is the SQLite database; this API runs on PostgreSQL');
-      return storage.sqlite;
+      if (target.kind !== 'sqlite') throw new Error('api.db is the SQLite database; this API runs on PostgreSQL');
+      db ??= new Database(target.path, { timeout: 5000 });
+      return db;
     },
     databaseUrl: config.DATABASE_URL,
     metrics,
     logs: log.text,
     async close() {
       stopObserving();
+      db?.close();
       await running.close();
       await app.close();
       await storage.close();

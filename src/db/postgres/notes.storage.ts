@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Histogram } from 'prom-client';
-import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
+import type { NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import { columnsFromJson } from './note-columns.js';
 import { reportingUnavailable } from './pool.js';
 
@@ -17,67 +17,59 @@ const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title =
  * `UPDATE/DELETE … WHERE version = $n`: under READ COMMITTED, a second writer waits for the first one's row lock,
  * then re-checks the condition against the committed row, so of two writers holding one version exactly one wins.
  * A database that cannot be reached, or does not answer in time, rejects with `StorageUnavailableError`.
+ *
+ * @example
+ * const notes = postgresNotesStorage(createPool(settings), metrics.dbQueryDuration);
  */
-export class PostgresNotesStorage implements NotesStorage {
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly duration?: Histogram<'operation'>,
-  ) {}
-
-  private async query<R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
-    const end = this.duration?.startTimer({ operation });
+export function postgresNotesStorage(pool: pg.Pool, duration?: Histogram<'operation'>): NotesStorage {
+  const query = async <R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> => {
+    const end = duration?.startTimer({ operation });
     try {
-      return await reportingUnavailable(this.pool.query<R>(config));
+      return await reportingUnavailable(pool.query<R>(config));
     } finally {
       end?.();
     }
-  }
+  };
 
-  async insert(owner: string, note: { id: string; json: string }): Promise<StoredNote> {
-    const { rows } = await this.query<{ seq: string }>('insert', {
-      name: 'notes-insert',
-      text: INSERT,
-      values: [note.id, owner, note.json],
-    });
-    return { seq: Number(rows[0]!.seq), id: note.id, version: 1, json: note.json };
-  }
-
-  async find(owner: string, id: string): Promise<StoredNote | undefined> {
-    const { rows } = await this.query<{ seq: string; id: string; version: number; json: string }>('find', {
-      name: 'notes-find',
-      text: `SELECT seq, id, version, json FROM notes WHERE owner = $1 AND id = $2`,
-      values: [owner, id],
-    });
-    const row = rows[0];
-    return row && { ...row, seq: Number(row.seq) };
-  }
-
-  async page(owner: string, beforeSeq: number, limit: number): Promise<NotePageRow[]> {
-    const { rows } = await this.query<[string, string]>('page', {
-      name: 'notes-page',
-      text: `SELECT seq, json FROM notes WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
-      values: [owner, beforeSeq, limit],
-      rowMode: 'array',
-    } as pg.QueryConfig);
-    return rows.map(([seq, json]) => [Number(seq), json]);
-  }
-
-  async update(owner: string, current: StoredNote, json: string): Promise<StoredNote | undefined> {
-    const { rows } = await this.query<{ version: number }>('update', {
-      name: 'notes-update',
-      text: UPDATE,
-      values: [owner, current.seq, current.version, json],
-    });
-    const row = rows[0];
-    return row && { ...current, version: row.version, json };
-  }
-
-  async delete(owner: string, current: StoredNote): Promise<boolean> {
-    const result = await this.query('delete', {
-      name: 'notes-delete',
-      text: `DELETE FROM notes WHERE owner = $1 AND seq = $2 AND version = $3`,
-      values: [owner, current.seq, current.version],
-    });
-    return (result.rowCount ?? 0) > 0;
-  }
+  return {
+    async insert(owner, note) {
+      const { rows } = await query<{ seq: string }>('insert', { name: 'notes-insert', text: INSERT, values: [note.id, owner, note.json] });
+      return { seq: Number(rows[0]!.seq), id: note.id, version: 1, json: note.json };
+    },
+    async find(owner, id) {
+      const { rows } = await query<Omit<StoredNote, 'seq'> & { seq: string }>('find', {
+        name: 'notes-find',
+        text: `SELECT seq, id, version, json FROM notes WHERE owner = $1 AND id = $2`,
+        values: [owner, id],
+      });
+      const row = rows[0];
+      return row && { ...row, seq: Number(row.seq) };
+    },
+    async page(owner, beforeSeq, limit) {
+      const { rows } = await query<[string, string]>('page', {
+        name: 'notes-page',
+        text: `SELECT seq, json FROM notes WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+        values: [owner, beforeSeq, limit],
+        rowMode: 'array',
+      } as pg.QueryConfig);
+      return rows.map(([seq, json]) => [Number(seq), json]);
+    },
+    async update(owner, current, json) {
+      const { rows } = await query<{ version: number }>('update', {
+        name: 'notes-update',
+        text: UPDATE,
+        values: [owner, current.seq, current.version, json],
+      });
+      const row = rows[0];
+      return row && { ...current, version: row.version, json };
+    },
+    async delete(owner, current) {
+      const result = await query('delete', {
+        name: 'notes-delete',
+        text: `DELETE FROM notes WHERE owner = $1 AND seq = $2 AND version = $3`,
+        values: [owner, current.seq, current.version],
+      });
+      return (result.rowCount ?? 0) > 0;
+    },
+  };
 }

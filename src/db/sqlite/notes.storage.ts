@@ -10,29 +10,26 @@ const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CO
  * Notes in SQLite. Every statement is prepared once and scoped by `owner`. better-sqlite3 is synchronous: each method
  * has done its work (and committed it) before it returns its promise. A database that is busy, full or gone rejects
  * with `StorageUnavailableError`.
+ *
+ * @example
+ * const notes = sqliteNotesStorage(openDatabase('data/notes.db'), metrics.dbQueryDuration);
  */
-export class SqliteNotesStorage implements NotesStorage {
-  private readonly statements;
-  private readonly duration: Histogram<'operation'> | undefined;
+export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): NotesStorage {
+  const statements = {
+    insert: db.prepare<[string, string, string], number>(`INSERT INTO notes (id, owner, json) VALUES (?, ?, ?) RETURNING seq`).pluck(),
+    find: db.prepare<[string, string], StoredNote>(`SELECT seq, id, version, json FROM notes WHERE owner = ? AND id = ?`),
+    // Each note's JSON is stored as written: a page is a range of the owner's index.
+    page: db
+      .prepare<[string, number, number], NotePageRow>(`SELECT seq, json FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+      .raw(),
+    update: db
+      .prepare<[string, string, number, number], number>(`UPDATE notes SET json = ?, version = version + 1 WHERE owner = ? AND seq = ? AND version = ? RETURNING version`)
+      .pluck(),
+    delete: db.prepare<[string, number, number]>(`DELETE FROM notes WHERE owner = ? AND seq = ? AND version = ?`),
+  };
 
-  constructor(db: Db, duration?: Histogram<'operation'>) {
-    this.duration = duration;
-    this.statements = {
-      insert: db.prepare<[string, string, string], number>(`INSERT INTO notes (id, owner, json) VALUES (?, ?, ?) RETURNING seq`).pluck(),
-      find: db.prepare<[string, string], StoredNote>(`SELECT seq, id, version, json FROM notes WHERE owner = ? AND id = ?`),
-      // Each note's JSON is stored as written: a page is a range of the owner's index.
-      page: db
-        .prepare<[string, number, number], NotePageRow>(`SELECT seq, json FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
-        .raw(),
-      update: db
-        .prepare<[string, string, number, number], number>(`UPDATE notes SET json = ?, version = version + 1 WHERE owner = ? AND seq = ? AND version = ? RETURNING version`)
-        .pluck(),
-      delete: db.prepare<[string, number, number]>(`DELETE FROM notes WHERE owner = ? AND seq = ? AND version = ?`),
-    };
-  }
-
-  private timed<T>(operation: string, query: () => T): T {
-    const end = this.duration?.startTimer({ operation });
+  const timed = <T>(operation: string, query: () => T): T => {
+    const end = duration?.startTimer({ operation });
     try {
       return query();
     } catch (error) {
@@ -41,27 +38,25 @@ export class SqliteNotesStorage implements NotesStorage {
     } finally {
       end?.();
     }
-  }
+  };
 
-  async insert(owner: string, note: { id: string; json: string }): Promise<StoredNote> {
-    const seq = this.timed('insert', () => this.statements.insert.get(note.id, owner, note.json)!);
-    return { seq, id: note.id, version: 1, json: note.json };
-  }
-
-  async find(owner: string, id: string): Promise<StoredNote | undefined> {
-    return this.timed('find', () => this.statements.find.get(owner, id));
-  }
-
-  async page(owner: string, beforeSeq: number, limit: number): Promise<NotePageRow[]> {
-    return this.timed('page', () => this.statements.page.all(owner, beforeSeq, limit));
-  }
-
-  async update(owner: string, current: StoredNote, json: string): Promise<StoredNote | undefined> {
-    const version = this.timed('update', () => this.statements.update.get(json, owner, current.seq, current.version));
-    return version === undefined ? undefined : { ...current, version, json };
-  }
-
-  async delete(owner: string, current: StoredNote): Promise<boolean> {
-    return this.timed('delete', () => this.statements.delete.run(owner, current.seq, current.version).changes > 0);
-  }
+  return {
+    async insert(owner, note) {
+      const seq = timed('insert', () => statements.insert.get(note.id, owner, note.json)!);
+      return { seq, id: note.id, version: 1, json: note.json };
+    },
+    async find(owner, id) {
+      return timed('find', () => statements.find.get(owner, id));
+    },
+    async page(owner, beforeSeq, limit) {
+      return timed('page', () => statements.page.all(owner, beforeSeq, limit));
+    },
+    async update(owner, current, json) {
+      const version = timed('update', () => statements.update.get(json, owner, current.seq, current.version));
+      return version === undefined ? undefined : { ...current, version, json };
+    },
+    async delete(owner, current) {
+      return timed('delete', () => statements.delete.run(owner, current.seq, current.version).changes > 0);
+    },
+  };
 }

@@ -43,7 +43,7 @@ describe('GET /readyz', () => {
 
   it('when the database is closed, then 503 naming the database', async () => {
     const failing = await startApi(issuer);
-    failing.db.close();
+    await failing.closeStorage();
     const res = await failing.request().get('/readyz');
     expect(res.status).toBe(503);
     expect(res.body.checks).toEqual({ database: 'failing', keys: 'ok' });

@@ -29,6 +29,8 @@ export interface TestApi {
   readonly backend: Backend;
   /** A connection of the test's own to the API's SQLite database file (SQLite only: throws on PostgreSQL). */
   readonly db: Database.Database;
+  /** Closes the API's own storage, as an outage would leave it (its `close()` then leaves it be). */
+  closeStorage(): Promise<void>;
   /** The DATABASE_URL it runs on (a schema of its own on PostgreSQL, unless the test passed one). */
   readonly databaseUrl: string;
   /** The API's metrics registry and instruments (process metrics left out). */
@@ -89,6 +91,12 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
   const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0, app });
   const target = parseDatabaseUrl(config.DATABASE_URL);
   let db: Database.Database | undefined;
+  let storageClosed = false;
+  const closeStorage = async () => {
+    if (storageClosed) return;
+    storageClosed = true;
+    await storage.close();
+  };
 
   return {
     url: running.url,
@@ -99,6 +107,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
       db ??= new Database(target.path, { timeout: 5000 });
       return db;
     },
+    closeStorage,
     databaseUrl: config.DATABASE_URL,
     metrics,
     logs: log.text,
@@ -107,7 +116,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
       db?.close();
       await running.close();
       await app.close();
-      await storage.close();
+      await closeStorage();
       await schema?.drop();
       fs.rmSync(folder, { recursive: true, force: true });
       const violations = conformance.violations();

@@ -11,7 +11,7 @@ import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
 import { clientKeyOf } from './http/client-address.js';
-import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
+import { limitAnonymous, limitPerUser } from './rate-limit/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
 import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
 import { meRoutes } from './me/me.router.js';

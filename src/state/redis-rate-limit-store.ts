@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import type { RedisConnection } from './redis-connection.js';
-import type { HitCounter, RateLimitStore, WindowCount } from './rate-limit-store.js';
+import type { HitCounter, RateLimitStore, WindowCount } from '../rate-limit/rate-limit-store.js';
 
 /** A key's count in one window, as this replica knows it. */
 interface SyncedCount extends WindowCount {

@@ -3,7 +3,7 @@ import type { ReadinessCheck } from '../health/readiness.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { MemoryProofIdStore, type ProofIdStore } from './proof-id-store.js';
-import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store.js';
+import { memoryRateLimitStore, type RateLimitStore } from '../rate-limit/rate-limit-store.js';
 import { connectRedis } from './redis-connection.js';
 import { redisProofIdStore } from './redis-proof-id-store.js';
 import { redisRateLimitStore } from './redis-rate-limit-store.js';

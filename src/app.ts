@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { DPOP_ALGS } from './auth/challenge.js';
 import { ScopeGuards, createAuthenticate } from './auth/index.js';
-import { resourceMetadataRouter, resourceMetadataUrlFor } from './auth/resource-metadata.js';
+import { resourceMetadataUrlFor } from './auth/resource-metadata.js';
 import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import { docsRouter } from './docs/docs.router.js';
@@ -13,15 +13,17 @@ import { createErrorHandler, createProblemResponder } from './http/error-handler
 import { clientKeyOf } from './http/client-address.js';
 import { limitAnonymous, limitPerUser } from './rate-limit/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
+import { requestLogging } from './http/request-logging.js';
+import { measureRequests } from './http/request-metrics.js';
 import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
 import { meRoutes } from './me/me.router.js';
 import { NotesService } from './notes/notes.service.js';
 import type { NotesStorage } from './notes/notes.storage.js';
 import type { ReadinessCheck } from './health/readiness.js';
 import { notesRoutes } from './notes/notes.router.js';
+import { resourceMetadataRouter } from './resource-metadata/resource-metadata.router.js';
 import type { Logger } from './observability/logger.js';
-import { measureRequests, type Metrics } from './observability/metrics.js';
-import { requestLogging } from './observability/request-logging.js';
+import type { Metrics } from './observability/metrics.js';
 import type { ShareableState } from './state/shareable-state.js';
 
 export interface AppDeps {

@@ -3,11 +3,11 @@ import { createKeysProbe } from './auth/issuer-probe.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { openStorage, type Storage } from './db/open-storage.js';
 import { limitHeapGrowth } from './heap-growth.js';
+import { startMetricsServer } from './http/metrics-server.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { shutDownGracefully } from './http/shutdown.js';
 import { observeIssuerFetches } from './observability/issuer-fetch-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { startMetricsServer } from './observability/metrics-server.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { openShareableState } from './state/shareable-state.js';
 

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import type { NoteRow } from '../notes/notes.storage.js';
-import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from '../database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { noteJson } from './postgres/notes.storage.js';
 import { createPool } from './postgres/pool.js';

@@ -1,7 +1,7 @@
 import express, { type Express } from 'express';
 import { DPOP_ALGS } from './auth/challenge.js';
 import { ScopeGuards, createAuthenticate } from './auth/index.js';
-import { resourceMetadataRouter, resourceMetadataUrlFor } from './auth/resource-metadata.js';
+import { resourceMetadataUrlFor } from './auth/resource-metadata.js';
 import type { KeysProbe } from './auth/issuer-probe.js';
 import type { Config } from './config.js';
 import { docsRouter } from './docs/docs.router.js';
@@ -11,18 +11,20 @@ import { corsFor } from './http/cors.js';
 import { securityHeaders } from './http/security-headers.js';
 import { createErrorHandler, createProblemResponder } from './http/error-handler.js';
 import { clientKeyOf } from './http/client-address.js';
-import { limitAnonymous, limitPerUser } from './http/rate-limit.js';
+import { limitAnonymous, limitPerUser } from './rate-limit/rate-limit.js';
 import { frontDoor } from './http/front-door.js';
+import { requestLogging } from './http/request-logging.js';
+import { measureRequests } from './http/request-metrics.js';
 import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } from './http/routing.js';
 import { meRoutes } from './me/me.router.js';
 import { NotesService } from './notes/notes.service.js';
 import type { NotesStorage } from './notes/notes.storage.js';
 import type { ReadinessCheck } from './health/readiness.js';
 import { notesRoutes } from './notes/notes.router.js';
+import { resourceMetadataRouter } from './resource-metadata/resource-metadata.router.js';
 import type { Logger } from './observability/logger.js';
-import { measureRequests, type Metrics } from './observability/metrics.js';
-import { requestLogging } from './observability/request-logging.js';
-import { openSharedState } from './state/shared-state.js';
+import type { Metrics } from './observability/metrics.js';
+import type { ShareableState } from './state/shareable-state.js';
 
 export interface AppDeps {
   config: Config;
@@ -30,6 +32,8 @@ export interface AppDeps {
   issuers: readonly string[];
   /** Where notes are kept (SQLite or PostgreSQL, opened by `openStorage` in main.ts), and what `/readyz` checks of it. */
   storage: { readonly notes: NotesStorage; readonly readiness: readonly ReadinessCheck[] };
+  /** Rate-limit counts and DPoP proof ids (in this process, or in Redis for every replica: opened in main.ts), and `/readyz`'s checks of where they live. */
+  state: Pick<ShareableState, 'rateLimits' | 'proofIds' | 'readiness'>;
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
@@ -42,14 +46,8 @@ const MAX_URL_LENGTH = 2048;
 /** The API as Express serves it, and what it holds beyond its requests. */
 export interface Api extends Express {
   /**
-   * Settles when the state shared between replicas can be used (with `REDIS_URL`: the first connection made, or
-   * given up on after `REDIS_TIMEOUT_MS`); never rejects. Listen after it, so the first requests do not find Redis
-   * still connecting.
-   */
-  readonly connecting: Promise<void>;
-  /**
-   * Logs what the client-error budget has left out so far, stops watching the issuers' keys, sends the last
-   * rate-limit counts and closes the Redis connection (at shutdown).
+   * Logs what the client-error budget has left out so far and stops watching the issuers' keys (at shutdown). What
+   * was passed in (storage, state) is closed by whoever opened it.
    */
   close(): Promise<void>;
 }
@@ -59,8 +57,7 @@ export function createApp(deps: AppDeps): Api {
   const { config, logger, metrics } = deps;
   // Rate limits and the log's client-error budget count a client by the same key (TRUST_PROXY decides its address).
   const clientKey = clientKeyOf(config.TRUST_PROXY);
-  // Rate-limit counts and DPoP proof ids: in this process, or in Redis for every replica (REDIS_URL).
-  const state = openSharedState(config, { logger, metrics });
+  const { state } = deps;
   const limits = {
     windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
     perUser: config.RATE_LIMIT_PER_USER,
@@ -123,7 +120,7 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
+  app.use(healthRouter({ checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.readiness] }));
   app.use(
     docsRouter({
       publicUrl: config.PUBLIC_URL,
@@ -147,11 +144,9 @@ export function createApp(deps: AppDeps): Api {
   app.use(notFound);
   app.use(createErrorHandler(respond));
   return Object.assign(app, {
-    connecting: state.connecting,
     async close() {
       logging.close();
       authenticate.close();
-      await state.close();
     },
   });
 }

@@ -3,12 +3,13 @@ import { createKeysProbe } from './auth/issuer-probe.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { openStorage, type Storage } from './db/open-storage.js';
 import { limitHeapGrowth } from './heap-growth.js';
+import { startMetricsServer } from './http/metrics-server.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { shutDownGracefully } from './http/shutdown.js';
 import { observeIssuerFetches } from './observability/issuer-fetch-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
-import { startMetricsServer } from './observability/metrics-server.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
+import { openShareableState } from './state/shareable-state.js';
 
 function configOrExit(): Config {
   try {
@@ -76,11 +77,14 @@ const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
 const metrics = createMetrics();
 const storage = await storageOrExit(config, logger, metrics);
+// Rate-limit counts and DPoP proof ids: in this process, or in Redis for every replica (REDIS_URL).
+const state = openShareableState(config, { logger, metrics });
 observeIssuerFetches(metrics, [...issuers, ...(config.JWKS_URI ? [config.JWKS_URI] : [])]);
 const app = createApp({
   config,
   issuers,
   storage,
+  state,
   logger,
   metrics,
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
@@ -89,7 +93,7 @@ const app = createApp({
 
 // With REDIS_URL, the first requests should not find Redis still connecting (they would count per process, and a
 // DPoP request would get 503); a Redis that does not answer within REDIS_TIMEOUT_MS delays the start no longer.
-await app.connecting;
+await state.connecting;
 const servers: RunningServer[] = [];
 const api = await startServer(app, { host: config.HOST, port: config.PORT });
 servers.push(api);
@@ -110,6 +114,7 @@ shutDownGracefully({
   logger,
   cleanup: async () => {
     await app.close();
+    await state.close();
     await storage.close();
     void devIssuer?.close();
   },

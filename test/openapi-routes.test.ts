@@ -8,6 +8,7 @@ import { openDatabase, type Db } from '../src/db/sqlite/open.js';
 import { sqliteNotesStorage } from '../src/db/sqlite/notes.storage.js';
 import { createLogger } from '../src/observability/logger.js';
 import { createMetrics } from '../src/observability/metrics.js';
+import { openShareableState } from '../src/state/shareable-state.js';
 import { appRoutes } from './support/routes.js';
 
 let db: Db;
@@ -29,12 +30,16 @@ function specRoutes(): string[] {
 
 describe('openapi.yaml and the app', () => {
   it('when the app is built, then it serves exactly the operations the spec describes (besides the Swagger UI assets)', () => {
+    const config = loadConfig({ ISSUER_BASE_URL: 'http://127.0.0.1:9/' });
+    const logger = createLogger('silent');
+    const metrics = createMetrics({ defaultMetrics: false });
     const app = createApp({
-      config: loadConfig({ ISSUER_BASE_URL: 'http://127.0.0.1:9/' }),
+      config,
       issuers: ['http://127.0.0.1:9/'],
       storage: { notes: sqliteNotesStorage(db), readiness: [sqliteCheck(db)] },
-      logger: createLogger('silent'),
-      metrics: createMetrics({ defaultMetrics: false }),
+      state: openShareableState(config, { logger, metrics }),
+      logger,
+      metrics,
       keysProbe: async () => true,
     });
     const served = appRoutes(app).filter((route) => route !== 'GET /docs/init.js');

@@ -2,21 +2,24 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
 import { ForbiddenError, ServiceUnavailableError, type HttpError } from '../errors.js';
-import { MemoryProofIdStore, type ProofIdStore } from '../state/proof-id-store.js';
 import { AuthError, InvalidTokenError, UnknownKeyError, USE_DPOP_NONCE } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import type { Scheme } from './challenge.js';
 import { readCredentials } from './credentials.js';
 import { DpopNonces } from './dpop-nonce.js';
-import { DpopReplayStore } from './dpop-replay.js';
+import { DpopReplayChecker } from './dpop-replay.js';
 import { KeyIdGate } from './key-id-gate.js';
 import { observeIssuerRequests } from './issuer-requests.js';
+import type { ProofIdStore } from './proof-id-store.js';
 import { createTokenVerifier, verifierSettings } from './token-verifier.js';
 import { VerifiedTokenCache } from './verified-token-cache.js';
 
 export interface AuthenticateOptions {
-  /** Where DPoP proof ids are remembered against replay; default: this process's memory (DPOP_REPLAY_CACHE_SIZE). */
-  proofIds?: ProofIdStore;
+  /**
+   * Where DPoP proof ids are remembered against replay: this process's memory (memoryProofIdStore) or Redis, as the
+   * shareable state was opened (state/shareable-state.ts).
+   */
+  proofIds: ProofIdStore;
   /** Told of each request the API itself makes to an authorization server for its keys (for metrics). */
   onIssuerFetch?: (kind: 'discovery' | 'jwks', outcome: 'ok' | 'error') => void;
   /** Told of each token verified in full (a cache miss), with its outcome. */
@@ -54,12 +57,9 @@ export interface Authenticate extends RequestHandler {
  * is set. Routes behind it read the caller with `callerOf`. Bearer tokens already verified are served from a
  * bounded cache (see VerifiedTokenCache for why that weakens nothing).
  */
-export function createAuthenticate(config: Config, issuers: readonly string[], options: AuthenticateOptions = {}): Authenticate {
+export function createAuthenticate(config: Config, issuers: readonly string[], options: AuthenticateOptions): Authenticate {
   const verify = createTokenVerifier(verifierSettings(config, issuers));
-  const replays = new DpopReplayStore(
-    options.proofIds ?? new MemoryProofIdStore(config.DPOP_REPLAY_CACHE_SIZE),
-    config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS,
-  );
+  const replayChecker = new DpopReplayChecker(options.proofIds, config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS);
   const allowedClients = config.ALLOWED_CLIENT_IDS ? new Set(config.ALLOWED_CLIENT_IDS) : undefined;
   const cache = new VerifiedTokenCache(config.TOKEN_CACHE_SIZE, config.CLOCK_TOLERANCE_SECONDS * 1000);
   const nonces = config.DPOP_NONCE === 'required' ? new DpopNonces({ secret: config.DPOP_NONCE_SECRET }) : undefined;
@@ -110,7 +110,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     if (named) gate.settled(claims.iss, named.kid, named.alg, 'verified');
     if (scheme === 'dpop') {
       // The library checked the proof's signature, htm, htu, iat, ath and key binding; replays are ours to catch.
-      await replays.record(req.headers.dpop as string);
+      await replayChecker.check(req.headers.dpop as string);
       return callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);
     }
     const caller = callerFromClaims(claims, config.PERMISSIONS_CLAIM, scheme);

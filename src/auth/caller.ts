@@ -1,6 +1,5 @@
 import type { Request } from 'express';
 import type { JWTPayload } from 'express-oauth2-jwt-bearer';
-import { CALLER } from '../http/request-state.js';
 
 /** Who is calling: what the resource code knows of the access token, and nothing more. */
 export interface Caller {
@@ -26,8 +25,13 @@ export interface Caller {
   readonly kind: 'user' | 'machine';
 }
 
-// A property under a symbol that only this module and the request's class (http/request-state.ts) hold, rather than a
-// WeakMap keyed by request: as private, and a WeakMap entry per request is work for every garbage collection.
+/**
+ * The request's field that holds its caller: a property under a symbol that only this module and the request's class
+ * (http/request-state.ts, which declares it up front) hold, rather than a WeakMap keyed by request: as private, and a
+ * WeakMap entry per request is work for every garbage collection.
+ */
+export const CALLER = Symbol('caller');
+
 type WithCaller = Request & { [CALLER]?: Caller };
 
 export function setCaller(req: Request, caller: Caller): void {

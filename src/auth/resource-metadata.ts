@@ -1,6 +1,3 @@
-import { Router } from 'express';
-import { sendJson } from '../http/json-response.js';
-import { allowOnly } from '../http/routing.js';
 import { DPOP_ALGS, type DpopMode } from './challenge.js';
 import type { ScopeGuards } from './guards.js';
 
@@ -33,32 +30,25 @@ export interface ResourceMetadataOptions {
   dpop: DpopMode;
 }
 
+/** The paths the metadata is served at: the well-known path, and that path followed by the identifier's own (RFC 9728 §3.1). */
+export function resourceMetadataPaths(resource: string): string[] {
+  return [...new Set([WELL_KNOWN, `${WELL_KNOWN}${identifierPath(resource)}`])];
+}
+
 /**
- * `GET /.well-known/oauth-protected-resource` (and its path-suffixed form): tells a client that knows only this
- * API where to get a token for it and how to present it (RFC 9728 §2).
+ * The protected resource metadata document (RFC 9728 §2): tells a client that knows only this API where to get a token
+ * for it and how to present it.
  */
-export function resourceMetadataRouter(options: ResourceMetadataOptions): Router {
-  const router = Router();
-  const paths = [...new Set([WELL_KNOWN, `${WELL_KNOWN}${identifierPath(options.resource)}`])];
-  const documentation = `${new URL(options.publicUrl).origin}/docs`;
-  for (const path of paths) {
-    router
-      .route(path)
-      .get((_req, res) => {
-        res.setHeader('Cache-Control', 'public, max-age=3600');
-        sendJson(res, {
-          resource: options.resource,
-          resource_name: options.resourceName,
-          authorization_servers: options.issuers,
-          scopes_supported: options.scopes.supported,
-          bearer_methods_supported: ['header'],
-          resource_documentation: documentation,
-          ...(options.dpop === 'disabled'
-            ? {}
-            : { dpop_signing_alg_values_supported: DPOP_ALGS, dpop_bound_access_tokens_required: options.dpop === 'required' }),
-        });
-      })
-      .all(allowOnly('GET'));
-  }
-  return router;
+export function resourceMetadata(options: ResourceMetadataOptions): Record<string, unknown> {
+  return {
+    resource: options.resource,
+    resource_name: options.resourceName,
+    authorization_servers: options.issuers,
+    scopes_supported: options.scopes.supported,
+    bearer_methods_supported: ['header'],
+    resource_documentation: `${new URL(options.publicUrl).origin}/docs`,
+    ...(options.dpop === 'disabled'
+      ? {}
+      : { dpop_signing_alg_values_supported: DPOP_ALGS, dpop_bound_access_tokens_required: options.dpop === 'required' }),
+  };
 }

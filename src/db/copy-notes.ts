@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { noteJson } from '../notes/note-json.js';
-import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from '../database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { columnsFromJson } from './postgres/note-columns.js';
 import { createPool } from './postgres/pool.js';

@@ -3,7 +3,7 @@ import type { ReadinessCheck } from '../health/readiness.js';
 import type { NotesStorage } from '../notes/notes.storage.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from '../database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { postgresNotesStorage } from './postgres/notes.storage.js';
 import { createPool, postgresCheck } from './postgres/pool.js';

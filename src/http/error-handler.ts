@@ -11,7 +11,7 @@ import {
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
-import { noteRefusal } from '../observability/request-logging.js';
+import { noteRefusal } from './request-logging.js';
 import { plainHttpError, sendProblem } from './problem.js';
 
 export interface ProblemResponderOptions {

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { Caller } from '../auth/caller.js';
+import { CALLER, type Caller } from '../auth/caller.js';
 
 // Node's request and response objects are made by these classes (startServer), which declare up front every field
 // that is set on them while a request is handled: the API's own, and those Express and its router add. A field
@@ -9,11 +9,9 @@ import type { Caller } from '../auth/caller.js';
 // passes). Leaving a field out costs only time; a field set to undefined here behaves as one never set, for every
 // reader of it.
 
-/** The authenticated caller (auth/caller.ts). */
-export const CALLER = Symbol('caller');
 /** When the front door saw the request, for its latency (http/front-door.ts). */
 export const STARTED = Symbol('started');
-/** Why authentication or authorization refused the request, for its log line (observability/request-logging.ts). */
+/** Why authentication or authorization refused the request, for its log line (request-logging.ts). */
 export const REFUSAL = Symbol('refusal');
 /** The key the request's client is counted under, once found (http/client-address.ts). */
 export const CLIENT_KEY = Symbol('client key');
@@ -21,6 +19,7 @@ export const CLIENT_KEY = Symbol('client key');
 export class ApiRequest extends http.IncomingMessage {
   /** The request id (`X-Request-Id`), set by request logging. */
   id: string | undefined = undefined;
+  /** The authenticated caller, under the symbol auth/caller.ts owns. */
   [CALLER]: Caller | undefined = undefined;
   [CLIENT_KEY]: string | undefined = undefined;
   // Set by Express (application.js) and its router (index.js, lib/route.js, parseurl's caches). Never its getters

@@ -1,4 +1,3 @@
-import type { RequestHook } from '../http/front-door.js';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The API's Prometheus metrics, in a registry of their own (so tests and several apps in one process do not collide). */
@@ -115,29 +114,5 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['operation'],
       registers: [registry],
     }),
-  };
-}
-
-/**
- * Times every request. The `route` label is the route pattern (`/v1/notes/:id`), never the raw path,
- * so ids never become label values; requests that match no route share `unmatched`.
- */
-export function measureRequests(metrics: Metrics): RequestHook {
-  // One child per label set, made once: label sets are bounded (methods × route patterns × statuses).
-  const children = new Map<string, { observe(seconds: number): void }>();
-  const childFor = (method: string, route: string, status: number) => {
-    const id = `${method} ${route} ${status}`;
-    let child = children.get(id);
-    if (!child) {
-      child = metrics.httpRequestDuration.labels({ method, route, status_code: String(status) });
-      children.set(id, child);
-    }
-    return child;
-  };
-  return {
-    onFinish(req, res, elapsedMs) {
-      const route = (req.route as { path?: unknown } | undefined)?.path;
-      childFor(req.method, typeof route === 'string' ? route : 'unmatched', res.statusCode).observe(elapsedMs / 1000);
-    },
   };
 }

@@ -29,7 +29,7 @@ export interface RedisConnection {
   /** Settles once the first connection is ready, or failed, or after the connect timeout; never rejects. */
   connecting: Promise<void>;
   /** `/readyz`'s `redis` check: a PING answered within the timeout. */
-  readonly check: ReadinessCheck;
+  readonly readiness: ReadinessCheck;
   close(): Promise<void>;
 }
 
@@ -97,7 +97,7 @@ export function connectRedis(options: RedisConnectionOptions): RedisConnection {
     failed,
     succeeded,
     connecting,
-    check: {
+    readiness: {
       name: 'redis',
       ready: readyWithin(timeoutMs, async () => (await client.ping()) === 'PONG'),
     },

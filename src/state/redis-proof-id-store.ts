@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
+import type { ProofIdStore } from '../auth/proof-id-store.js';
 import { ServiceUnavailableError } from '../errors.js';
 import type { RedisConnection } from './redis-connection.js';
-import type { ProofIdStore } from './proof-id-store.js';
 
 /**
  * Proof ids shared by every replica: `SET key 1 NX PX lifetime`, so exactly one replica sees a proof as new, and

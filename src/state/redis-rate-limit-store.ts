@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import type { RedisConnection } from './redis-connection.js';
-import type { HitCounter, RateLimitStore, WindowCount } from './rate-limit-store.js';
+import type { HitCounter, RateLimitStore, WindowCount } from '../rate-limit/rate-limit-store.js';
 
 /** A key's count in one window, as this replica knows it. */
 interface SyncedCount extends WindowCount {
@@ -47,6 +48,9 @@ return totals`;
 /** Keys per script call: a call holds Redis for its duration, so a long batch is cut into several (one pipeline). */
 const KEYS_PER_CALL = 500;
 
+/** What Redis answered for one count of a batch: the key's total across replicas, or why there is none. */
+type Reply = { readonly total: number } | { readonly error: unknown };
+
 /** Windows' keys outlive their window by this much in Redis, for replicas whose clocks are slightly behind. */
 const EXPIRY_MARGIN_MS = 5_000;
 
@@ -81,6 +85,26 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
     }
   };
 
+  /** Takes the counts with hits to send whose Redis key has not expired, their unsent hits becoming the batch's. */
+  const takeBatch = (now: number): SyncedCount[] => {
+    const batch = dirty.filter((count) => count.expireAt > now);
+    dirty = [];
+    for (const count of batch) {
+      count.sending = count.unsent;
+      count.unsent = 0;
+    }
+    return batch;
+  };
+
+  /** Takes Redis's answer for a count sent; hits counted while the batch was away (or a batch that failed) go with the next sync. */
+  const settle = (count: SyncedCount, reply: Reply): void => {
+    // Redis's total counts the hits just sent; those counted here since are added again.
+    if ('total' in reply) count.totalHits = reply.total + count.unsent;
+    else count.unsent += count.sending;
+    count.sending = 0;
+    if (count.unsent > 0) dirty.push(count);
+  };
+
   const sync = async (): Promise<void> => {
     const now = Date.now();
     sweep(now);
@@ -91,41 +115,22 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
       dirty = dirty.filter((count) => count.expireAt > now);
       return;
     }
-    const batch = dirty.filter((count) => count.expireAt > now);
-    dirty = [];
-    for (const count of batch) {
-      count.sending = count.unsent;
-      count.unsent = 0;
-    }
+    const batch = takeBatch(now);
     if (batch.length === 0) return;
-    const pipeline = redis.client.pipeline();
-    for (let start = 0; start < batch.length; start += KEYS_PER_CALL) {
-      const chunk = batch.slice(start, start + KEYS_PER_CALL);
-      pipeline.eval(ADD_HITS, chunk.length, ...chunk.map((count) => count.redisKey), ...chunk.flatMap((count) => [count.sending, count.expireAt]));
-    }
-    let results: Array<[Error | null, unknown]> | null;
+    let replies: ReadonlyArray<readonly [SyncedCount, Reply]>;
     try {
-      results = await pipeline.exec();
+      replies = await addHits(redis.client, batch);
     } catch (error) {
-      results = null;
+      // The pipeline as a whole failed (connection lost, timeout): every count keeps its hits for the next sync.
       redis.failed('rate_limit_sync', error);
+      for (const count of batch) settle(count, { error });
+      return;
     }
     let failure: unknown;
-    batch.forEach((count, i) => {
-      const [error, totals] = results?.[Math.floor(i / KEYS_PER_CALL)] ?? [new Error('no reply'), undefined];
-      const total = Array.isArray(totals) ? totals[i % KEYS_PER_CALL] : undefined;
-      if (error === null && typeof total === 'number') {
-        // Redis's total counts the hits just sent; those counted here since are added again.
-        count.totalHits = total + count.unsent;
-      } else {
-        failure ??= error ?? new Error('unexpected reply');
-        count.unsent += count.sending;
-      }
-      count.sending = 0;
-      // Hits counted while the batch was away (or a batch that failed) go with the next sync.
-      if (count.unsent > 0) dirty.push(count);
-    });
-    if (results === null) return;
+    for (const [count, reply] of replies) {
+      if ('error' in reply) failure ??= reply.error;
+      settle(count, reply);
+    }
     if (failure === undefined) redis.succeeded();
     else redis.failed('rate_limit_sync', failure);
   };
@@ -174,4 +179,30 @@ export function redisRateLimitStore(redis: RedisConnection, options: RedisRateLi
       await sync();
     },
   };
+}
+
+/**
+ * Sends a batch's hits to Redis, one ADD_HITS call per chunk of at most KEYS_PER_CALL counts, all in one pipeline, and
+ * pairs each count with what Redis answered for it. Rejects when the pipeline as a whole gets no answer.
+ */
+async function addHits(client: Redis, batch: readonly SyncedCount[]): Promise<Array<readonly [SyncedCount, Reply]>> {
+  const chunks: SyncedCount[][] = [];
+  for (let start = 0; start < batch.length; start += KEYS_PER_CALL) chunks.push(batch.slice(start, start + KEYS_PER_CALL));
+  const pipeline = client.pipeline();
+  for (const chunk of chunks) {
+    pipeline.eval(ADD_HITS, chunk.length, ...chunk.map((count) => count.redisKey), ...chunk.flatMap((count) => [count.sending, count.expireAt]));
+  }
+  const replies = await pipeline.exec();
+  if (replies === null) throw new Error('no reply to the rate-limit pipeline');
+  // The pipeline answers its calls in order: the chunk made each call, and the call's totals follow the chunk's keys.
+  return chunks.flatMap((chunk, call) => pairReplies(chunk, replies[call]));
+}
+
+/** Pairs the counts of one ADD_HITS call with its reply: a list of totals, one per key in the order they were sent. */
+function pairReplies(chunk: readonly SyncedCount[], reply: [Error | null, unknown] | undefined): Array<readonly [SyncedCount, Reply]> {
+  const [error, totals] = reply ?? [new Error('no reply'), undefined];
+  return chunk.map((count, key) => {
+    const total: unknown = error === null && Array.isArray(totals) ? totals[key] : undefined;
+    return [count, typeof total === 'number' ? { total } : { error: error ?? new Error('unexpected reply') }] as const;
+  });
 }

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import request, { type Response } from 'supertest';
 import type { RunningServer } from '../../src/http/server.js';
-import { startMetricsServer } from '../../src/observability/metrics-server.js';
+import { startMetricsServer } from '../../src/http/metrics-server.js';
 import { startApi, type TestApi } from '../support/api.js';
 import { challengeOf } from '../support/challenge.js';
 import { createDpopKey, dpopProof } from '../support/dpop.js';

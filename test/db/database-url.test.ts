@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../src/config.js';
-import { parseDatabaseUrl, redactDatabaseUrl } from '../../src/db/database-url.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from '../../src/database-url.js';
 
 describe('DATABASE_URL', () => {
   it.each([

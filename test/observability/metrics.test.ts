@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import request from 'supertest';
-import { startMetricsServer } from '../../src/observability/metrics-server.js';
+import { startMetricsServer } from '../../src/http/metrics-server.js';
 import type { RunningServer } from '../../src/http/server.js';
 import { startApi, type TestApi } from '../support/api.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';

@@ -6,12 +6,13 @@ import { createApp } from '../../src/app.js';
 import { createKeysProbe } from '../../src/auth/issuer-probe.js';
 import { loadConfig } from '../../src/config.js';
 import Database from 'better-sqlite3';
-import { parseDatabaseUrl } from '../../src/db/database-url.js';
+import { parseDatabaseUrl } from '../../src/database-url.js';
 import { openStorage } from '../../src/db/open-storage.js';
 import { startServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
 import { observeIssuerFetches } from '../../src/observability/issuer-fetch-metrics.js';
+import { openShareableState } from '../../src/state/shareable-state.js';
 import { captureLog } from './log-capture.js';
 import { createTestSchema, type TestSchema } from './postgres.js';
 import { loadSpecConformance } from './spec-conformance.js';
@@ -78,15 +79,17 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     throw error;
   });
   const stopObserving = observeIssuerFetches(metrics, config.ISSUER_BASE_URL!);
+  const state = openShareableState(config, { logger, metrics });
   const app = createApp({
     metrics,
     config,
     issuers: config.ISSUER_BASE_URL!,
     storage,
+    state,
     logger,
     keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
   });
-  await app.connecting;
+  await state.connecting;
   const conformance = await loadSpecConformance();
   const running = await startServer(conformance.wrap(app), { host: '127.0.0.1', port: 0, app });
   const target = parseDatabaseUrl(config.DATABASE_URL);
@@ -116,6 +119,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
       db?.close();
       await running.close();
       await app.close();
+      await state.close();
       await closeStorage();
       await schema?.drop();
       fs.rmSync(folder, { recursive: true, force: true });

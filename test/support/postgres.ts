@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { redactDatabaseUrl } from '../../src/db/database-url.js';
+import { redactDatabaseUrl } from '../../src/database-url.js';
 
 /** The PostgreSQL tests use: `TEST_DATABASE_URL`, by default the local server CI and developers run. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';

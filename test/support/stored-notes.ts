@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { parseDatabaseUrl } from '../../src/db/database-url.js';
+import { parseDatabaseUrl } from '../../src/database-url.js';
 import type { TestApi } from './api.js';
 import { connectTestDatabase } from './postgres.js';
 

@@ -1,6 +1,6 @@
 import type http from 'node:http';
 import type { Registry } from 'prom-client';
-import { startServer, type RunningServer } from '../http/server.js';
+import { startServer, type RunningServer } from './server.js';
 
 /** Serves `GET /metrics` (Prometheus text format) on a listener of its own, apart from the public API port. */
 export function startMetricsServer(registry: Registry, options: { host: string; port: number }): Promise<RunningServer> {

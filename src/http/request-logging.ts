@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Request, Response } from 'express';
-import type { RequestHook } from '../http/front-door.js';
-import { REFUSAL, type ApiResponse } from '../http/request-state.js';
 import { findCaller } from '../auth/index.js';
-import { ClientErrorLogBudget } from './client-error-log-budget.js';
-import type { Logger } from './logger.js';
+import { ClientErrorLogBudget } from '../observability/client-error-log-budget.js';
+import type { Logger } from '../observability/logger.js';
+import type { RequestHook } from './front-door.js';
+import { REFUSAL, type ApiResponse } from './request-state.js';
 
 const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const URL_CREDENTIALS = /([?&](?:access_token|token|id_token|refresh_token|code)=)[^&#]*/gi;
@@ -42,7 +42,7 @@ export function loggableUrl(url: string): string {
 export interface RequestLoggingOptions {
   /** Client-error lines logged per client address per minute (ClientErrorLogBudget); 0 logs every one. */
   clientErrorsPerMinute: number;
-  /** The key a request's client is counted under (http/client-address.ts). */
+  /** The key a request's client is counted under (client-address.ts). */
   clientKey: (req: Request) => string;
 }
 

@@ -1,37 +1,40 @@
+import { memoryProofIdStore, type ProofIdStore } from '../auth/proof-id-store.js';
 import type { Config } from '../config.js';
 import type { ReadinessCheck } from '../health/readiness.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
-import { MemoryProofIdStore, type ProofIdStore } from './proof-id-store.js';
-import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store.js';
+import { memoryRateLimitStore, type RateLimitStore } from '../rate-limit/rate-limit-store.js';
 import { connectRedis } from './redis-connection.js';
 import { redisProofIdStore } from './redis-proof-id-store.js';
 import { redisRateLimitStore } from './redis-rate-limit-store.js';
 
-/** The state a replica would otherwise keep to itself: rate-limit counts and DPoP proof ids. */
-export interface SharedState {
+/**
+ * The state replicas would share, as they decide what a client may do: rate-limit counts and DPoP proof ids. Shared
+ * through Redis when `REDIS_URL` is set; otherwise each process keeps its own.
+ */
+export interface ShareableState {
   readonly rateLimits: RateLimitStore;
   readonly proofIds: ProofIdStore;
-  /** Readiness checks of what the state lives in (`redis`), for `/readyz`. */
-  readonly checks: readonly ReadinessCheck[];
+  /** `/readyz`'s checks of what the state lives in: `redis`, or none in this process. */
+  readonly readiness: readonly ReadinessCheck[];
   /** Settles when the state can be used (Redis's first connection made or given up on); never rejects. */
   readonly connecting: Promise<void>;
+  /** Sends the last rate-limit counts and closes the Redis connection (at shutdown). */
   close(): Promise<void>;
 }
 
 /**
- * Chooses, once, where the state lives: in Redis when `REDIS_URL` is set (shared by every replica), else in this
- * process.
+ * Opens the shareable state, choosing once where it lives: in Redis when `REDIS_URL` is set (shared by every replica),
+ * else in this process (memoryRateLimitStore, memoryProofIdStore: the defaults beside the limits and the DPoP check).
  */
-export function openSharedState(config: Config, deps: { logger: Logger; metrics: Metrics }): SharedState {
+export function openShareableState(config: Config, deps: { logger: Logger; metrics: Metrics }): ShareableState {
   if (config.REDIS_URL === undefined) {
-    const rateLimits = memoryRateLimitStore();
     return {
-      rateLimits,
-      proofIds: new MemoryProofIdStore(config.DPOP_REPLAY_CACHE_SIZE),
-      checks: [],
+      rateLimits: memoryRateLimitStore(),
+      proofIds: memoryProofIdStore(config.DPOP_REPLAY_CACHE_SIZE),
+      readiness: [],
       connecting: Promise.resolve(),
-      close: () => rateLimits.close(),
+      close: async () => {},
     };
   }
   const redis = connectRedis({
@@ -46,7 +49,7 @@ export function openSharedState(config: Config, deps: { logger: Logger; metrics:
     proofIds: redisProofIdStore(redis),
     // Without Redis only DPoP requests are refused (503): bearer requests are served, so the replica stays in the load
     // balancer, degraded, unless every request must be a DPoP request.
-    checks: [{ ...redis.check, essential: config.DPOP === 'required' }],
+    readiness: [{ ...redis.readiness, essential: config.DPOP === 'required' }],
     connecting: redis.connecting,
     async close() {
       await rateLimits.close();

@@ -3,7 +3,7 @@ import { hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
-import type { RateLimitStore } from '../state/rate-limit-store.js';
+import type { RateLimitStore } from './rate-limit-store.js';
 
 export class TooManyRequestsError extends HttpError {
   constructor() {

@@ -102,14 +102,15 @@ export function docsRouter(signIn: DocsSignIn): Router {
   const spec = fs.readFileSync(findOpenApiFile(), 'utf8');
   const init = initScript(signIn);
   const [pageEtag, initEtag] = [PAGE, init].map(etagOf);
-  // The served copy changes only when an issuer's endpoints do (a read replaces their object): rewritten then, not
-  // per request.
-  let served: { endpoints: SignInEndpoints; body: string; etag: string } | undefined;
+  // Rewritten when the issuers' endpoints change (their source counts the changes), not per request.
+  let served: { version: number; body: string; etag: string } | undefined;
   const contract = async () => {
-    const [first] = await signIn.endpoints.current();
-    if (served === undefined || served.endpoints !== first) {
-      const body = servedContract(spec, first!, { publicUrl: signIn.publicUrl, docsClientId: signIn.clientId });
-      served = { endpoints: first!, body, etag: etagOf(body) };
+    await signIn.endpoints.current();
+    // Read together, with nothing awaited between: the version is that of these endpoints.
+    const version = signIn.endpoints.version();
+    if (served?.version !== version) {
+      const body = servedContract(spec, signIn.endpoints.known()[0]!, { publicUrl: signIn.publicUrl, docsClientId: signIn.clientId });
+      served = { version, body, etag: etagOf(body) };
     }
     return served;
   };

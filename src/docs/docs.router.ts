@@ -63,8 +63,41 @@ function initScript(signIn: DocsSignIn): string {
     usePkceWithAuthorizationCodeGrant: true,
     additionalQueryStringParams: { audience: signIn.audience, ...(URL.canParse(signIn.audience) ? { resource: signIn.audience } : {}) },
   };
-  return `window.ui = SwaggerUIBundle(${JSON.stringify(ui)});\nwindow.ui.initOAuth(${JSON.stringify(oauth)});\n`;
+  return (
+    `${REFERENCE_BELOW_OPERATIONS}\n` +
+    `const options = ${JSON.stringify(ui)};\n` +
+    'window.ui = SwaggerUIBundle({ ...options, plugins: [referenceBelowOperations] });\n' +
+    `window.ui.initOAuth(${JSON.stringify(oauth)});\n`
+  );
 }
+
+/**
+ * A Swagger UI plugin, in the page's script: the contract's description is an introduction followed by reference
+ * sections (from its first `## ` heading on). The page shows the introduction above the operations and the
+ * reference below them, so it opens on what the API is, how to sign in, and the operations themselves.
+ */
+const REFERENCE_BELOW_OPERATIONS = `function referenceBelowOperations(system) {
+  const split = (description) => {
+    const at = typeof description === 'string' ? description.search(/^## /m) : -1;
+    return at < 0 ? [description, ''] : [description.slice(0, at), description.slice(at)];
+  };
+  return {
+    statePlugins: {
+      spec: { wrapSelectors: { selectInfoDescriptionField: (original) => (...args) => split(original(...args))[0] } },
+    },
+    wrapComponents: {
+      operations: (Operations) => (props) => {
+        const { React } = system;
+        const reference = split(system.specSelectors.specJson().getIn(['info', 'description']))[1];
+        const Markdown = system.getComponent('Markdown', true);
+        return React.createElement(React.Fragment, null,
+          React.createElement(Operations, props),
+          reference && React.createElement('section', { id: 'reference', className: 'info', 'aria-label': 'Reference' },
+            React.createElement('div', { className: 'description' }, React.createElement(Markdown, { source: reference }))));
+      },
+    },
+  };
+}`;
 
 /**
  * The page's Content-Security-Policy: helmet's defaults, with `connect-src` the API itself and the authorization

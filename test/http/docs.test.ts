@@ -215,9 +215,10 @@ describe('GET /docs', () => {
     const init = await getText(api, '/docs/init.js');
     expect(init.headers['content-type']).toMatch(/^text\/javascript/);
     const body = init.body as string;
-    const options = (call: string) => JSON.parse(new RegExp(`${call}\\((.*)\\);`).exec(body)![1]!) as Record<string, unknown>;
-    expect(options('SwaggerUIBundle')).toMatchObject({ url: '/openapi.yaml', oauth2RedirectUrl: `${PUBLIC_URL}/docs/oauth2-redirect.html` });
-    expect(options('window.ui.initOAuth')).toEqual({
+    const json = (pattern: RegExp) => JSON.parse(pattern.exec(body)![1]!) as Record<string, unknown>;
+    expect(json(/^const options = (.*);$/m)).toMatchObject({ url: '/openapi.yaml', oauth2RedirectUrl: `${PUBLIC_URL}/docs/oauth2-redirect.html` });
+    expect(body).toContain('window.ui = SwaggerUIBundle({ ...options, plugins: [referenceBelowOperations] });');
+    expect(json(/^window\.ui\.initOAuth\((.*)\);$/m)).toEqual({
       clientId: 'spa-client-123',
       appName: 'Notes API docs',
       scopes: ['delete:notes', 'read:notes', 'write:notes'],

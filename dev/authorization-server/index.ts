@@ -81,6 +81,11 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   app.get(STYLESHEET_PATH, (_req, res) => {
     res.type('text/css').set({ 'Cache-Control': 'max-age=3600', 'X-Content-Type-Options': 'nosniff' }).send(STYLESHEET);
   });
+  // Browsers ask every site for its icon; without an answer each sign-in page logs a 404 in the console. No icon is
+  // an answer too: 204, kept for a day so it is not asked again on each page.
+  app.get('/favicon.ico', (_req, res) => {
+    res.status(204).set('Cache-Control', 'max-age=86400').end();
+  });
   app.use(interactionsRouter(provider, { audience, log }));
   app.use(provider.callback());
   server.on('request', app);

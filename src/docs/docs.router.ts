@@ -63,8 +63,41 @@ function initScript(signIn: DocsSignIn): string {
     usePkceWithAuthorizationCodeGrant: true,
     additionalQueryStringParams: { audience: signIn.audience, ...(URL.canParse(signIn.audience) ? { resource: signIn.audience } : {}) },
   };
-  return `window.ui = SwaggerUIBundle(${JSON.stringify(ui)});\nwindow.ui.initOAuth(${JSON.stringify(oauth)});\n`;
+  return (
+    `${REFERENCE_BELOW_OPERATIONS}\n` +
+    `const options = ${JSON.stringify(ui)};\n` +
+    'window.ui = SwaggerUIBundle({ ...options, plugins: [referenceBelowOperations] });\n' +
+    `window.ui.initOAuth(${JSON.stringify(oauth)});\n`
+  );
 }
+
+/**
+ * A Swagger UI plugin, in the page's script: the contract's description is an introduction followed by reference
+ * sections (from its first `## ` heading on). The page shows the introduction above the operations and the
+ * reference below them, so it opens on what the API is, how to sign in, and the operations themselves.
+ */
+const REFERENCE_BELOW_OPERATIONS = `function referenceBelowOperations(system) {
+  const split = (description) => {
+    const at = typeof description === 'string' ? description.search(/^## /m) : -1;
+    return at < 0 ? [description, ''] : [description.slice(0, at), description.slice(at)];
+  };
+  return {
+    statePlugins: {
+      spec: { wrapSelectors: { selectInfoDescriptionField: (original) => (...args) => split(original(...args))[0] } },
+    },
+    wrapComponents: {
+      operations: (Operations) => (props) => {
+        const { React } = system;
+        const reference = split(system.specSelectors.specJson().getIn(['info', 'description']))[1];
+        const Markdown = system.getComponent('Markdown', true);
+        return React.createElement(React.Fragment, null,
+          React.createElement(Operations, props),
+          reference && React.createElement('section', { id: 'reference', className: 'info', 'aria-label': 'Reference' },
+            React.createElement('div', { className: 'description' }, React.createElement(Markdown, { source: reference }))));
+      },
+    },
+  };
+}`;
 
 /**
  * The page's Content-Security-Policy: helmet's defaults, with `connect-src` the API itself and the authorization
@@ -102,14 +135,15 @@ export function docsRouter(signIn: DocsSignIn): Router {
   const spec = fs.readFileSync(findOpenApiFile(), 'utf8');
   const init = initScript(signIn);
   const [pageEtag, initEtag] = [PAGE, init].map(etagOf);
-  // The served copy changes only when an issuer's endpoints do (a read replaces their object): rewritten then, not
-  // per request.
-  let served: { endpoints: SignInEndpoints; body: string; etag: string } | undefined;
+  // Rewritten when the issuers' endpoints change (their source counts the changes), not per request.
+  let served: { version: number; body: string; etag: string } | undefined;
   const contract = async () => {
-    const [first] = await signIn.endpoints.current();
-    if (served === undefined || served.endpoints !== first) {
-      const body = servedContract(spec, first!, { publicUrl: signIn.publicUrl, docsClientId: signIn.clientId });
-      served = { endpoints: first!, body, etag: etagOf(body) };
+    await signIn.endpoints.current();
+    // Read together, with nothing awaited between: the version is that of these endpoints.
+    const version = signIn.endpoints.version();
+    if (served?.version !== version) {
+      const body = servedContract(spec, signIn.endpoints.known()[0]!, { publicUrl: signIn.publicUrl, docsClientId: signIn.clientId });
+      served = { version, body, etag: etagOf(body) };
     }
     return served;
   };

@@ -33,6 +33,11 @@ export interface SignInEndpointsSource {
   current(): Promise<SignInEndpoints[]>;
   /** What is known now, without waiting (for a header that must not wait). */
   known(): SignInEndpoints[];
+  /**
+   * Counts the changes to what `known()` returns: it grows each time a read finds an issuer's endpoints different
+   * from those held, and only then, so whatever is made from the endpoints can be kept for as long as it is equal.
+   */
+  version(): number;
 }
 
 /** Auth0's endpoints, the guess while an issuer's metadata cannot be read. */
@@ -47,6 +52,9 @@ function conventional(issuer: string): SignInEndpoints {
   };
 }
 
+const sameEndpoints = (a: SignInEndpoints, b: SignInEndpoints) =>
+  a.authorizationEndpoint === b.authorizationEndpoint && a.tokenEndpoint === b.tokenEndpoint && a.discovered === b.discovered;
+
 const httpUrl = (value: unknown): value is string => typeof value === 'string' && /^https?:\/\//i.test(value) && URL.canParse(value);
 
 /**
@@ -58,6 +66,7 @@ const httpUrl = (value: unknown): value is string => typeof value === 'string' &
  */
 export function signInEndpoints(options: SignInEndpointsOptions): SignInEndpointsSource {
   const { issuers, timeoutMs, refreshMs = 3_600_000, retryMs = 10_000, fetch = fetchJson, now = Date.now } = options;
+  let version = 0;
   const entries = issuers.map((issuer) => ({
     endpoints: conventional(issuer),
     /** When the next read may start. */
@@ -74,13 +83,17 @@ export function signInEndpoints(options: SignInEndpointsOptions): SignInEndpoint
         if (!httpUrl(metadata.authorization_endpoint) || !httpUrl(metadata.token_endpoint)) {
           throw new Error(`${discoveryUrl} names no http(s) authorization_endpoint and token_endpoint`);
         }
-        entry.endpoints = {
+        const read: SignInEndpoints = {
           issuer,
           discoveryUrl,
           authorizationEndpoint: metadata.authorization_endpoint,
           tokenEndpoint: metadata.token_endpoint,
           discovered: true,
         };
+        if (!sameEndpoints(read, entry.endpoints)) {
+          entry.endpoints = read;
+          version += 1;
+        }
         entry.due = now() + refreshMs;
       } catch {
         // Kept as they were (the last known, or the conventional guess); the next request after `retryMs` tries again.
@@ -104,5 +117,6 @@ export function signInEndpoints(options: SignInEndpointsOptions): SignInEndpoint
       return entries.map((entry) => entry.endpoints);
     },
     known: () => entries.map((entry) => entry.endpoints),
+    version: () => version,
   };
 }

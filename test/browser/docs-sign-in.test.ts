@@ -42,16 +42,49 @@ describe('GET /docs in Chromium', () => {
   });
 });
 
+describe('the first screen of /docs on a laptop (1280 × 800)', () => {
+  it('when the page loads, then it shows the introduction and the first operation, GET /v1/me, without scrolling; the reference is below the operations', async () => {
+    const chromium = browsers[0] ?? (await browser());
+    const page = await chromium.newPage({ width: 1280, height: 800 });
+    await step(chromium, 'open /docs at 1280x800', () => openDocs(page, stack.apiUrl));
+    expect(await page.evaluate(() => window.scrollY)).toBe(0);
+    const introduction = page.locator('.information-container .description');
+    await expect(introduction.innerText()).resolves.toMatch(/^The notes of a signed-in user[\s\S]*Try it here:[\s\S]*Reference:/);
+    await expect(introduction.innerText()).resolves.not.toMatch(/Sending the access token|Rate limits/);
+
+    const firstOperation = page.locator('.opblock').first();
+    await expect(firstOperation.getAttribute('id')).resolves.toBe('operations-Account-getMe');
+    const box = (await firstOperation.boundingBox())!;
+    expect(box.y).toBeGreaterThanOrEqual(0);
+    expect(box.y + box.height).toBeLessThanOrEqual(800);
+
+    // The reference sections: all there, after the last operation.
+    const reference = page.locator('section#reference');
+    for (const heading of ['The sign-in flow', 'Finding the authorization server', 'Sending the access token', 'Errors', 'Rate limits', 'Headers on every response']) {
+      await reference.getByRole('heading', { name: heading }).waitFor();
+    }
+    const lastOperation = (await page.locator('.opblock').last().boundingBox())!;
+    expect((await reference.boundingBox())!.y).toBeGreaterThan(lastOperation.y + lastOperation.height);
+    await page.close();
+  });
+});
+
 describe('Authorize and "Try it out" in /docs', () => {
   it('when alice authorizes in the popup and allows, then the page is authorized, POST /v1/notes answers 201 and GET /v1/notes 200 with the note; bob, signed in the same way, does not see it', async () => {
     // The first story's browser (its Swagger UI page was not signed in: authorizations live in the page).
     const alice = browsers[0] ?? (await browser());
     const page = await alice.newPage();
     const problems = watchPageProblems(page);
+    // The sign-in popup's too (the development server's pages, then the API's oauth2-redirect.html): no error, no
+    // missing icon.
+    const popupProblems: string[][] = [];
+    alice.context.on('page', (opened) => popupProblems.push(watchPageProblems(opened)));
     const title = `From the docs page ${Date.now()}`;
     await step(alice, 'open /docs', () => openDocs(page, stack.apiUrl));
     await step(alice, 'authorize as alice', () => authorizeInDocs(page, 'alice'));
     expect(await page.locator('.auth-wrapper button.authorize').getAttribute('class')).toMatch(/\blocked\b/);
+    expect(popupProblems).toHaveLength(1);
+    expect(popupProblems.flat()).toEqual([]);
 
     const created = await step(alice, 'POST /v1/notes', () => tryItOut(page, 'createNote', { body: { title, body: 'Written with Try it out.' } }));
     expect(created.status).toBe(201);

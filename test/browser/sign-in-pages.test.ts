@@ -12,7 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, jest } from '@jest/globals';
 import * as client from 'openid-client';
-import type { Page } from 'playwright-core';
+import type { Page, Request, Response } from 'playwright-core';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../dev/authorization-server/index.js';
 import { discoverAuthorizationServer } from '../../dev/native-client/authorization-server.js';
 import { authorizationParameters } from '../../dev/native-client/pkce-login.js';
@@ -89,6 +89,33 @@ const scrollsSideways = (page: Page) => page.evaluate(() => document.documentEle
 const breakage = (problems: string[]) => problems.filter((problem) => /Content Security Policy|^page error/.test(problem));
 
 describe('the sign-in page', () => {
+  it('when alice signs in and allows, then the console shows no error and no request fails (the browser\'s ask for /favicon.ico included)', async () => {
+    const page = await chromium.newPage();
+    // Chromium's request for the site's icon is not among playwright's network events; a 404 shows as a console error.
+    const problems = watchPageProblems(page);
+    const failed: string[] = [];
+    const onResponse = (response: Response) => {
+      if (response.status() >= 400) failed.push(`${response.status()} ${response.url()}`);
+    };
+    const onFailure = (request: Request) => failed.push(`${request.failure()?.errorText} ${request.url()}`);
+    chromium.context.on('response', onResponse);
+    chromium.context.on('requestfailed', onFailure);
+    try {
+      await page.goto(await authorizationUrl());
+      await step(chromium, 'sign in', () => signInOnPage(page, 'alice'));
+      await step(chromium, 'consent', () => allowOnConsentPage(page));
+      await codeDelivered(page);
+    } finally {
+      chromium.context.off('response', onResponse);
+      chromium.context.off('requestfailed', onFailure);
+    }
+    expect(failed).toEqual([]);
+    expect(problems).toEqual([]);
+    const icon = await fetch(`${devServer.issuer}/favicon.ico`);
+    expect(icon.status).toBe(204);
+    await page.close();
+  });
+
   it('when it opens, then each field has a label and the autocomplete a password manager needs, and the user name has the focus', async () => {
     const page = await chromium.newPage();
     const problems = watchPageProblems(page);

@@ -2,7 +2,10 @@ import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import express from 'express';
+import request from 'supertest';
 import { parse } from 'yaml';
+import { docsRouter } from '../../src/docs/docs.router.js';
 import { signInEndpoints } from '../../src/docs/sign-in-endpoints.js';
 import { startApi, type TestApi } from '../support/api.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
@@ -137,6 +140,42 @@ describe('where the docs page signs in (sign-in endpoints)', () => {
     clock = 10_001 + 3_600_001;
     expect((await source.current())[0]).toMatchObject({ tokenEndpoint: 'https://login.example.test/token', discovered: true });
   });
+
+  it('when the issuer\'s endpoints change, then the served contract names the new ones (and a new ETag); while they stay the same, it is the same copy', async () => {
+    let clock = 0;
+    let tokenEndpoint = 'https://login.example.test/token';
+    const source = signInEndpoints({
+      issuers: ['https://tenant.example.test/'],
+      timeoutMs: 100,
+      now: () => clock,
+      fetch: async () => ({ body: { authorization_endpoint: 'https://login.example.test/authorize', token_endpoint: tokenEndpoint }, maxAgeSeconds: undefined }),
+    });
+    const app = express().use(docsRouter({ publicUrl: PUBLIC_URL, clientId: undefined, audience: 'https://api.example.test/', scopes: [], endpoints: source }));
+    const served = async () => {
+      const res = await request(app).get('/openapi.yaml').buffer(true).parse((response, done) => {
+        let body = '';
+        response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+        response.on('end', () => done(null, body));
+      });
+      const spec = parse(res.body as string) as Spec;
+      return { etag: res.headers.etag as string, tokenUrl: spec.components.securitySchemes.oauth2!.flows!.authorizationCode.tokenUrl, version: source.version() };
+    };
+
+    const first = await served();
+    expect(first).toMatchObject({ tokenUrl: 'https://login.example.test/token', version: 1 });
+    // Read again an hour later, unchanged: the same version, the same copy.
+    clock = 3_600_001;
+    await served();
+    expect(await served()).toEqual(first);
+
+    tokenEndpoint = 'https://login.example.test/oauth2/token';
+    clock = 2 * 3_600_001;
+    // Stale endpoints are answered at once and read again behind the answer: the request after sees the new ones.
+    await served();
+    const changed = await served();
+    expect(changed).toMatchObject({ tokenUrl: 'https://login.example.test/oauth2/token', version: 2 });
+    expect(changed.etag).not.toBe(first.etag);
+  });
 });
 
 describe('GET /docs', () => {
@@ -176,9 +215,10 @@ describe('GET /docs', () => {
     const init = await getText(api, '/docs/init.js');
     expect(init.headers['content-type']).toMatch(/^text\/javascript/);
     const body = init.body as string;
-    const options = (call: string) => JSON.parse(new RegExp(`${call}\\((.*)\\);`).exec(body)![1]!) as Record<string, unknown>;
-    expect(options('SwaggerUIBundle')).toMatchObject({ url: '/openapi.yaml', oauth2RedirectUrl: `${PUBLIC_URL}/docs/oauth2-redirect.html` });
-    expect(options('window.ui.initOAuth')).toEqual({
+    const json = (pattern: RegExp) => JSON.parse(pattern.exec(body)![1]!) as Record<string, unknown>;
+    expect(json(/^const options = (.*);$/m)).toMatchObject({ url: '/openapi.yaml', oauth2RedirectUrl: `${PUBLIC_URL}/docs/oauth2-redirect.html` });
+    expect(body).toContain('window.ui = SwaggerUIBundle({ ...options, plugins: [referenceBelowOperations] });');
+    expect(json(/^window\.ui\.initOAuth\((.*)\);$/m)).toEqual({
       clientId: 'spa-client-123',
       appName: 'Notes API docs',
       scopes: ['delete:notes', 'read:notes', 'write:notes'],

@@ -2,14 +2,15 @@
  * The browser the browser tests and `npm run screenshots` drive: Debian's Chromium (or `CHROMIUM_PATH`, or an
  * installed Chrome) through playwright-core, headless, with a fresh profile per launch. When no browser is found and
  * the process runs as root with apt-get (a CI container, this project's machines), Debian's `chromium` is installed
- * once, whatever the number of test files asking at the same time; elsewhere the set-up fails with the command to
- * run. Never a skip: a browser test that cannot run is a failure.
+ * once, whatever the number of test files asking at the same time (`npm test`'s preflight asks first); elsewhere the
+ * set-up fails, pointing at the preflight's commands. Never a skip: a browser test that cannot run is a failure.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { SEE_PREFLIGHT } from './service-recipes.js';
 
 /** The flags every launch gets: no sandbox (containers run as root), no GPU, and no traffic of the browser's own. */
 export const CHROMIUM_FLAGS = [
@@ -23,7 +24,15 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ] as const;
 
-const CANDIDATES = ['/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome', '/usr/bin/google-chrome-stable', '/opt/google/chrome/chrome'];
+const CANDIDATES = [
+  '/usr/bin/chromium',
+  '/usr/bin/chromium-browser',
+  '/usr/bin/google-chrome',
+  '/usr/bin/google-chrome-stable',
+  '/opt/google/chrome/chrome',
+  '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
+  '/Applications/Chromium.app/Contents/MacOS/Chromium',
+];
 const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium';
 /** Held while one process installs Chromium; the others wait for it to go. */
 const LOCK_FILE = path.join(os.tmpdir(), 'notes-api-chromium-install.lock');
@@ -47,7 +56,8 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | und
   return CANDIDATES.find(isExecutable);
 }
 
-const canInstall = () => process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
+/** Whether this process may install Debian's chromium itself: root, with apt-get (a CI container, this project's machines). */
+export const canInstallChromium = () => process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -88,20 +98,31 @@ function installChromium(): void {
 
 /**
  * The browser's executable: found, or installed when this process may (root with apt-get), or an error that says
- * how to install one.
+ * where to find how to install one.
  */
 export function chromiumExecutable(): string {
   const found = findChromium();
   if (found) return found;
-  if (canInstall()) {
+  if (canInstallChromium()) {
     installChromium();
     const installed = findChromium();
     if (installed) return installed;
+    throw new Error(`\`${INSTALL_COMMAND}\` ran, and still no browser is found at ${CANDIDATES.join(', ')}`);
   }
-  throw new Error(
-    `The browser tests need Chromium or Chrome, and none was found (looked at ${CANDIDATES.join(', ')}). ` +
-      `Install one (Debian/Ubuntu: sudo sh -c '${INSTALL_COMMAND}') or set CHROMIUM_PATH to its executable.`,
-  );
+  throw new Error(`${chromiumProblem()}; ${SEE_PREFLIGHT}`);
+}
+
+/**
+ * Why the browser tests have no browser: none found and none this process may install (or `CHROMIUM_PATH` names no
+ * executable), or `undefined` when one is found or will be installed.
+ */
+export function chromiumProblem(): string | undefined {
+  try {
+    if (findChromium() || canInstallChromium()) return undefined;
+  } catch (error) {
+    return `Chromium or Chrome (CHROMIUM_PATH): ${(error as Error).message}`;
+  }
+  return `Chromium or Chrome (CHROMIUM_PATH): none found at ${CANDIDATES.join(', ')}`;
 }
 
 /** A headless Chromium with a fresh profile of its own; `close()` stops it and removes the profile. */

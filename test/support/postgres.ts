@@ -1,14 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { redactDatabaseUrl } from '../../src/database-url.js';
+import { SEE_PREFLIGHT } from './service-recipes.js';
 
 /** The PostgreSQL tests use: `TEST_DATABASE_URL`, by default the local server CI and developers run. */
 export const TEST_DATABASE_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
-
-const HOW_TO_START =
-  'These tests need PostgreSQL 13+ with trust authentication and a database "test". Start the local one ' +
-  '(Debian/Ubuntu: `sudo pg_ctlcluster 15 main start`; or `.ci/run`, which starts it when it is installed), or point ' +
-  'TEST_DATABASE_URL at one, e.g. TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test';
 
 /** A schema of its own in the test database: tests that use one run in parallel with all others. */
 export interface TestSchema {
@@ -28,17 +24,40 @@ export function withSearchPath(url: string, schema: string): string {
   return parsed.toString();
 }
 
-/** Connects to `TEST_DATABASE_URL`, or fails with a message saying how to start PostgreSQL. */
-export async function connectTestDatabase(url = TEST_DATABASE_URL): Promise<pg.Client> {
-  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+async function connect(url: string, timeoutMs: number): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: timeoutMs });
   client.on('error', () => {});
   try {
     await client.connect();
+    return client;
   } catch (error) {
     await client.end().catch(() => {});
-    throw new Error(`PostgreSQL cannot be reached at ${redactDatabaseUrl(url)}: ${(error as Error).message}. ${HOW_TO_START}`, { cause: error });
+    throw error;
   }
-  return client;
+}
+
+const unreachable = (url: string, error: unknown) => `PostgreSQL at ${redactDatabaseUrl(url)} (TEST_DATABASE_URL): ${(error as Error).message}`;
+
+/**
+ * Why PostgreSQL at `url` cannot be used by the tests (refused, no answer within `timeoutMs`, authentication, no such
+ * database), or `undefined` when a connection opens.
+ */
+export async function testDatabaseProblem(url = TEST_DATABASE_URL, timeoutMs = 2000): Promise<string | undefined> {
+  try {
+    await (await connect(url, timeoutMs)).end();
+    return undefined;
+  } catch (error) {
+    return unreachable(url, error);
+  }
+}
+
+/** Connects to `TEST_DATABASE_URL`, or fails saying why and where to find how to start PostgreSQL. */
+export async function connectTestDatabase(url = TEST_DATABASE_URL): Promise<pg.Client> {
+  try {
+    return await connect(url, 5000);
+  } catch (error) {
+    throw new Error(`${unreachable(url, error)}; ${SEE_PREFLIGHT}`, { cause: error });
+  }
 }
 
 /**

@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { SEE_PREFLIGHT } from './service-recipes.js';
 
 /** A PostgreSQL server of the test's own, in a temp folder, that it may stop and start (the shared one is never touched). */
 export interface PrivatePostgres {
@@ -15,16 +16,23 @@ export interface PrivatePostgres {
   destroy(): void;
 }
 
-function binaries(): string {
+/** The folder of `initdb` and `pg_ctl`: `PG_BIN`, else the newest of Debian's `/usr/lib/postgresql/N/bin`. */
+function binariesFolder(): string | undefined {
   const root = '/usr/lib/postgresql';
   const versions = fs.existsSync(root) ? fs.readdirSync(root).filter((name) => /^\d+$/.test(name)).sort((a, b) => Number(b) - Number(a)) : [];
   const bin = process.env.PG_BIN ?? (versions[0] && path.join(root, versions[0], 'bin'));
-  if (!bin || !fs.existsSync(path.join(bin, 'initdb'))) {
-    throw new Error(
-      'This test starts a PostgreSQL server of its own and needs its binaries (initdb, pg_ctl): install PostgreSQL ' +
-        '(Debian/Ubuntu: apt-get install postgresql), or set PG_BIN to the folder that holds them.',
-    );
-  }
+  return bin && fs.existsSync(path.join(bin, 'initdb')) ? bin : undefined;
+}
+
+/** Why the tests cannot start a PostgreSQL server of their own (no `initdb` found), or `undefined` when they can. */
+export function postgresBinariesProblem(): string | undefined {
+  if (binariesFolder()) return undefined;
+  return `PostgreSQL's initdb and pg_ctl (the outage and restart tests start servers of their own): not in ${process.env.PG_BIN ? `PG_BIN=${process.env.PG_BIN}` : '/usr/lib/postgresql/*/bin, and PG_BIN is not set'}`;
+}
+
+function binaries(): string {
+  const bin = binariesFolder();
+  if (!bin) throw new Error(`${postgresBinariesProblem()}; ${SEE_PREFLIGHT}`);
   return bin;
 }
 

@@ -1,27 +1,40 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import net from 'node:net';
 import { Redis } from 'ioredis';
+import { SEE_PREFLIGHT } from './service-recipes.js';
 
 /** The Redis tests use: `TEST_REDIS_URL`, by default the one on 127.0.0.1:6379 every developer and CI machine runs. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const HOW_TO_START =
-  'start one with: redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no ' +
-  '(or point TEST_REDIS_URL at another)';
 
 /** Answers whether a Redis at `url` answers a PING within `timeoutMs`. */
 export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: timeoutMs, commandTimeout: timeoutMs, retryStrategy: () => null, maxRetriesPerRequest: 0 });
   client.on('error', () => {});
+  // The connection's ready check and the PING are each bounded by ioredis; the whole, here.
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(resolve, timeoutMs, false)));
   try {
-    await client.connect();
-    return (await client.ping()) === 'PONG';
+    return await Promise.race([client.connect().then(async () => (await client.ping()) === 'PONG'), late]);
   } catch {
     return false;
   } finally {
+    clearTimeout(timer);
     client.disconnect();
   }
+}
+
+/** Why the tests cannot use the Redis at `url` (no PONG within `timeoutMs`), or `undefined` when they can. */
+export async function testRedisProblem(url = TEST_REDIS_URL, timeoutMs = 1000): Promise<string | undefined> {
+  if (await pingRedis(url, timeoutMs)) return undefined;
+  return `Redis at ${new URL(url).host} (TEST_REDIS_URL): no answer to PING within ${timeoutMs / 1000} s`;
+}
+
+/** Why the tests cannot start a redis-server of their own (not on the PATH), or `undefined` when they can. */
+export function redisServerBinaryProblem(): string | undefined {
+  const probe = spawnSync('redis-server', ['--version'], { stdio: 'ignore', timeout: 2000 });
+  return probe.error ? `redis-server (the Redis outage test starts one of its own): ${probe.error.message}` : undefined;
 }
 
 /**
@@ -30,7 +43,8 @@ export async function pingRedis(url: string, timeoutMs = 1000): Promise<boolean>
  * answers: a test that needs Redis is never skipped.
  */
 export async function testRedisEnv(name: string, url = TEST_REDIS_URL): Promise<{ REDIS_URL: string; REDIS_KEY_PREFIX: string }> {
-  if (!(await pingRedis(url))) throw new Error(`This test needs Redis at ${new URL(url).host} (TEST_REDIS_URL), which does not answer; ${HOW_TO_START}`);
+  const problem = await testRedisProblem(url);
+  if (problem) throw new Error(`${problem}; ${SEE_PREFLIGHT}`);
   return { REDIS_URL: url, REDIS_KEY_PREFIX: `test:${name}:${randomUUID()}:` };
 }
 
@@ -59,7 +73,7 @@ export async function startPrivateRedis(options: { password?: string } = {}): Pr
     const started = spawn('redis-server', args, { stdio: 'ignore' });
     child = started;
     const failed = new Promise<never>((_resolve, reject) => {
-      started.once('error', (error) => reject(new Error(`Cannot start redis-server (${error.message}); install Redis 6 or later (apt-get install redis-server)`)));
+      started.once('error', (error) => reject(new Error(`Cannot start redis-server (${error.message}); ${SEE_PREFLIGHT}`)));
     });
     const deadline = Date.now() + 10_000;
     while (!(await Promise.race([pingRedis(url, 500), failed]))) {

@@ -2,6 +2,7 @@ import type pg from 'pg';
 import type { Histogram } from 'prom-client';
 import type { NotePageRow, NoteRow, NotesStorage } from '../../notes/notes.storage.js';
 import { unavailableAs503 } from './pool.js';
+import type { Statements } from './statements.js';
 
 interface PgNoteRow {
   seq: string;
@@ -22,21 +23,22 @@ export const noteJson = (id: string, title: string, body: string, createdAt: str
 
 /**
  * Notes in PostgreSQL. Each operation is one statement through the pool (autocommit: its promise resolves after the
- * commit), prepared once per connection (named), and scoped by `owner`. Conditional writes are one
+ * commit), unnamed (a named prepared statement belongs to one server connection, which a transaction pooler does not
+ * keep: see statements.ts), and scoped by `owner`. Conditional writes are one
  * `UPDATE/DELETE … WHERE version = $n`: under READ COMMITTED, a second writer waits for the first one's row lock,
  * then re-checks the condition against the committed row, so of two writers holding one version exactly one wins.
  * A database that cannot be reached, or does not answer in time, is a 503.
  */
 export class PostgresNotesStorage implements NotesStorage {
   constructor(
-    private readonly pool: pg.Pool,
+    private readonly statements: Statements,
     private readonly duration?: Histogram<'operation'>,
   ) {}
 
   private async query<R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> {
     const end = this.duration?.startTimer({ operation });
     try {
-      return await unavailableAs503(this.pool.query<R>(config));
+      return await unavailableAs503(this.statements.query<R>(config));
     } finally {
       end?.();
     }
@@ -44,7 +46,6 @@ export class PostgresNotesStorage implements NotesStorage {
 
   async insert(owner: string, note: { id: string; title: string; body: string; now: string }): Promise<NoteRow> {
     const { rows } = await this.query<{ seq: string }>('insert', {
-      name: 'notes-insert',
       text: `INSERT INTO notes (id, owner, title, body, created_at, updated_at, json) VALUES ($1, $2, $3, $4, $5, $5, $6) RETURNING seq`,
       values: [note.id, owner, note.title, note.body, note.now, noteJson(note.id, note.title, note.body, note.now, note.now)],
     });
@@ -53,7 +54,6 @@ export class PostgresNotesStorage implements NotesStorage {
 
   async find(owner: string, id: string): Promise<NoteRow | undefined> {
     const { rows } = await this.query<PgNoteRow>('find', {
-      name: 'notes-find',
       text: `SELECT ${ROW} FROM notes WHERE owner = $1 AND id = $2`,
       values: [owner, id],
     });
@@ -63,7 +63,6 @@ export class PostgresNotesStorage implements NotesStorage {
 
   async page(owner: string, beforeSeq: number, limit: number): Promise<NotePageRow[]> {
     const { rows } = await this.query<[string, string]>('page', {
-      name: 'notes-page',
       text: `SELECT seq, json FROM notes WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
       values: [owner, beforeSeq, limit],
       rowMode: 'array',
@@ -73,7 +72,6 @@ export class PostgresNotesStorage implements NotesStorage {
 
   async update(owner: string, current: NoteRow, changes: { title: string; body: string; now: string }): Promise<NoteRow | undefined> {
     const { rows } = await this.query<{ version: number }>('update', {
-      name: 'notes-update',
       text: `UPDATE notes SET title = $4, body = $5, updated_at = $6, version = version + 1, json = $7
              WHERE owner = $1 AND seq = $2 AND version = $3 RETURNING version`,
       values: [
@@ -92,7 +90,6 @@ export class PostgresNotesStorage implements NotesStorage {
 
   async delete(owner: string, current: NoteRow): Promise<boolean> {
     const result = await this.query('delete', {
-      name: 'notes-delete',
       text: `DELETE FROM notes WHERE owner = $1 AND seq = $2 AND version = $3`,
       values: [owner, current.seq, current.version],
     });

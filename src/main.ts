@@ -75,6 +75,8 @@ const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(conf
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
 const metrics = createMetrics();
+// Set by the shutdown the moment a signal arrives; /readyz reads it.
+let draining = false;
 const storage = await storageOrExit(config, logger, metrics);
 observeIssuerFetches(metrics, [...issuers, ...(config.JWKS_URI ? [config.JWKS_URI] : [])]);
 const app = createApp({
@@ -83,6 +85,7 @@ const app = createApp({
   storage,
   logger,
   metrics,
+  draining: () => draining,
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
   ...(devIssuer?.docsClientId ? { docsClientId: devIssuer.docsClientId } : {}),
 });
@@ -106,7 +109,11 @@ if (config.DPOP_NONCE === 'required' && config.DPOP_NONCE_SECRET === undefined) 
 
 shutDownGracefully({
   servers,
+  api,
+  drainSeconds: config.SHUTDOWN_DRAIN_SECONDS,
   graceSeconds: config.SHUTDOWN_GRACE_SECONDS,
+  onDrain: () => (draining = true),
+  metrics,
   logger,
   cleanup: async () => {
     await app.close();

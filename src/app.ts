@@ -37,6 +37,8 @@ export interface AppDeps {
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
+  /** Whether the process is draining for shutdown (main.ts's shutdown says so): `/readyz` then answers 503 `draining`. */
+  draining?: () => boolean;
   /** The client id `/docs` signs in with when `DOCS_CLIENT_ID` is unset (the development server's docs client). */
   docsClientId?: string;
 }
@@ -120,7 +122,12 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.readiness] }));
+  app.use(
+    healthRouter({
+      checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.readiness],
+      ...(deps.draining ? { draining: deps.draining } : {}),
+    }),
+  );
   app.use(
     docsRouter({
       publicUrl: config.PUBLIC_URL,

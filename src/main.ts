@@ -76,6 +76,8 @@ const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(conf
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
 const metrics = createMetrics();
+// Set by the shutdown the moment a signal arrives; /readyz reads it.
+let draining = false;
 const storage = await storageOrExit(config, logger, metrics);
 // Rate-limit counts and DPoP proof ids: in this process, or in Redis for every replica (REDIS_URL).
 const state = openShareableState(config, { logger, metrics });
@@ -87,6 +89,7 @@ const app = createApp({
   state,
   logger,
   metrics,
+  draining: () => draining,
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
   ...(devIssuer?.docsClientId ? { docsClientId: devIssuer.docsClientId } : {}),
 });
@@ -110,7 +113,11 @@ if (config.DPOP_NONCE === 'required' && config.DPOP_NONCE_SECRET === undefined) 
 
 shutDownGracefully({
   servers,
+  api,
+  drainSeconds: config.SHUTDOWN_DRAIN_SECONDS,
   graceSeconds: config.SHUTDOWN_GRACE_SECONDS,
+  onDrain: () => (draining = true),
+  metrics,
   logger,
   cleanup: async () => {
     await app.close();

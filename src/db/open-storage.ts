@@ -7,6 +7,7 @@ import { parseDatabaseUrl, redactDatabaseUrl } from '../database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { postgresNotesStorage } from './postgres/notes.storage.js';
 import { createPool, postgresCheck } from './postgres/pool.js';
+import { boundedStatements, findStatementBound, type StatementBound } from './postgres/statements.js';
 import { openDatabase, sqliteCheck } from './sqlite/open.js';
 import { sqliteNotesStorage } from './sqlite/notes.storage.js';
 
@@ -55,16 +56,28 @@ export async function openStorage(config: StorageSettings, deps: { logger: Logge
   pool.on('error', (error: Error & { code?: string }) => {
     deps.logger.warn({ err: { message: error.message, code: error.code }, database: where }, 'PostgreSQL closed an idle connection');
   });
+  let bound: StatementBound;
   try {
     const applied = await migrate(pool);
     deps.logger.info({ database: where, migrations_applied: applied }, 'notes are kept in PostgreSQL');
+    bound = await findStatementBound(pool, config.DATABASE_STATEMENT_TIMEOUT_MS);
   } catch (error) {
     await pool.end().catch(() => {});
     throw new Error(`Cannot open PostgreSQL at ${where}: ${(error as Error).message}`, { cause: error });
   }
+  const timeoutMs = config.DATABASE_STATEMENT_TIMEOUT_MS;
+  if (bound.by === 'server') {
+    deps.logger.info({ statement_timeout_ms: bound.serverMs }, `statements are bounded by the server's statement_timeout (${bound.serverMs} ms)`);
+  } else {
+    deps.logger.info(
+      { statement_timeout_ms: timeoutMs, server_statement_timeout_ms: bound.serverMs },
+      `statements run in transactions of their own with SET LOCAL statement_timeout = ${timeoutMs}: the server's is ` +
+        `${bound.serverMs === 0 ? 'unbounded' : `${bound.serverMs} ms`}; ALTER ROLE … SET statement_timeout = '${timeoutMs}ms' saves two round trips per statement (see README)`,
+    );
+  }
   deps.metrics.watchDatabasePool(pool);
   return {
-    notes: postgresNotesStorage(pool, deps.metrics.dbQueryDuration),
+    notes: postgresNotesStorage(boundedStatements(pool, bound, timeoutMs), deps.metrics.dbQueryDuration),
     readiness: [postgresCheck(pool, Math.min(config.DATABASE_CONNECT_TIMEOUT_MS, 2000))],
     close: () => pool.end(),
   };

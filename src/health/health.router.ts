@@ -6,9 +6,10 @@ import type { ReadinessCheck } from './readiness.js';
 
 /**
  * `/healthz`: the process answers. `/readyz`: it can serve, because every essential dependency answers (`200`,
- * `ready`, or `degraded` when a non-essential one fails), else `503` naming what fails.
+ * `ready`, or `degraded` when a non-essential one fails), else `503` naming what fails; `503` `draining` from the
+ * moment a shutdown begins (`draining()`), whatever the dependencies, so load balancers stop sending to it.
  */
-export function healthRouter(deps: { checks: readonly ReadinessCheck[] }): Router {
+export function healthRouter(deps: { checks: readonly ReadinessCheck[]; draining?: () => boolean }): Router {
   const router = Router();
 
   router
@@ -22,6 +23,11 @@ export function healthRouter(deps: { checks: readonly ReadinessCheck[] }): Route
   router
     .route('/readyz')
     .get(async (_req, res) => {
+      if (deps.draining?.()) {
+        res.set('Cache-Control', 'no-store');
+        sendJson(res, { status: 'draining' }, 503);
+        return;
+      }
       const answers = await Promise.all(deps.checks.map(async (check) => ({ check, ok: await check.ready().catch(() => false) })));
       const checks = Object.fromEntries(answers.map(({ check, ok }) => [check.name, ok ? 'ok' : 'failing']));
       const failing = answers.filter(({ ok }) => !ok);

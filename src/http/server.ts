@@ -7,6 +7,13 @@ export interface RunningServer {
   server: http.Server;
   /** `http://host:port`, with the port actually bound. */
   url: string;
+  /**
+   * Begins draining: the server keeps accepting and serving, but every response from now on carries
+   * `Connection: close`, so clients and load balancers move their connections elsewhere, and kept-alive connections
+   * idle right now are closed. `onRequest` is called for each request received while draining.
+   */
+  drain(onRequest?: () => void): void;
+  /** Stops accepting, closes idle connections, and resolves when the last open one has closed. */
   close(): Promise<void>;
 }
 
@@ -66,9 +73,21 @@ export async function startServer(listener: http.RequestListener, options: Serve
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
+  let draining = false;
   return {
     server,
     url: `http://${host}:${port}`,
+    drain(onRequest) {
+      if (draining) return;
+      draining = true;
+      // Before the app's own listener, so the header is there whatever the app answers; Node then closes the
+      // connection once the response is sent. Installed only now: until a signal, requests pay nothing for it.
+      server.prependListener('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+        res.setHeader('Connection', 'close');
+        onRequest?.();
+      });
+      server.closeIdleConnections();
+    },
     close: () =>
       new Promise((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

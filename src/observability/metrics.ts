@@ -3,6 +3,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** The API's Prometheus metrics, in a registry of their own (so tests and several apps in one process do not collide). */
 export interface Metrics {
   readonly registry: Registry;
+  /** Sets `shutdown_drain_started_seconds` to now: draining for shutdown began. */
+  drainStarted(): void;
+  /** Counts a request received while draining (`shutdown_drain_requests_total`). */
+  drainRequest(): void;
   readonly httpRequestDuration: Histogram<'method' | 'route' | 'status_code'>;
   /** Counts a request refused by authentication or authorization, by its OAuth error code (`none`: no credentials). */
   countAuthRejection(error: string): void;
@@ -77,7 +81,20 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       this.set(pools.reduce((sum, pool) => sum + pool.waitingCount, 0));
     },
   });
+  // Shutdown: when draining began (a scrape during the drain sees it) and the requests received since.
+  const drainStarted = new Gauge({
+    name: 'shutdown_drain_started_seconds',
+    help: 'When draining for shutdown began (Unix time, seconds); 0 while not draining.',
+    registers: [registry],
+  });
+  const drainRequests = new Counter({
+    name: 'shutdown_drain_requests_total',
+    help: 'Requests received while draining for shutdown (each answered with Connection: close).',
+    registers: [registry],
+  });
   return {
+    drainStarted: () => drainStarted.set(Date.now() / 1000),
+    drainRequest: () => drainRequests.inc(),
     watchTokenCache: (cache) => caches.push(cache),
     watchDatabasePool: (pool) => pools.push(pool),
     countAuthRejection: (error) => rejections.set(error, (rejections.get(error) ?? 0) + 1),

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import type { Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
@@ -144,5 +145,63 @@ describe('graceful shutdown of the real process', () => {
     const { code } = await server.exited;
     expect(code).toBe(1);
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+/** One GET on `agent` (kept alive, or a new connection without one): status, Connection header, body, and its socket. */
+function get(url: string, options: { agent?: http.Agent; token?: string } = {}) {
+  return new Promise<{ status: number; connection: string | undefined; body: string; socket: Socket }>((resolve, reject) => {
+    const req = http.get(url, { agent: options.agent ?? false, headers: options.token ? { authorization: `Bearer ${options.token}` } : {} }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection, body, socket: req.socket! }));
+    });
+    req.on('error', reject);
+  });
+}
+
+describe('draining before stopping (SHUTDOWN_DRAIN_SECONDS)', () => {
+  it('when SIGTERM arrives, then /readyz answers 503 draining at once, kept-alive and new connections are still served with Connection: close, idle ones are closed, a metric and the log count the requests, and the process stops accepting after the drain and exits 0 within drain + 1 s', async () => {
+    const server = await startServerProcess({ SHUTDOWN_DRAIN_SECONDS: '2', METRICS_ENABLED: 'true', METRICS_PORT: '0' });
+    const metricsUrl = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(server.output())![1]!;
+    const token = await issuer.mint();
+    const keptAlive = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const idleAgent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const before = await get(`${server.url}/v1/me`, { agent: keptAlive, token });
+      expect({ status: before.status, connection: before.connection }).toEqual({ status: 200, connection: 'keep-alive' });
+      const idle = await get(`${server.url}/healthz`, { agent: idleAgent });
+      const idleClosed = new Promise<number>((resolve) => idle.socket.once('close', () => resolve(Date.now())));
+
+      const signalled = Date.now();
+      server.child.kill('SIGTERM');
+      await pause(200);
+      expect(await idleClosed).toBeLessThan(signalled + 1000);
+
+      const readiness = await get(`${server.url}/readyz`);
+      expect(readiness.status).toBe(503);
+      expect(JSON.parse(readiness.body)).toEqual({ status: 'draining' });
+      // The connection the client kept alive before the signal is served, and told to close.
+      const onKeptAlive = await get(`${server.url}/v1/me`, { agent: keptAlive, token });
+      expect({ status: onKeptAlive.status, connection: onKeptAlive.connection }).toEqual({ status: 200, connection: 'close' });
+      // A new connection (a balancer that has not noticed yet) is still accepted and served.
+      const onNew = await get(`${server.url}/v1/me`, { token });
+      expect({ status: onNew.status, connection: onNew.connection }).toEqual({ status: 200, connection: 'close' });
+
+      const scraped = await get(metricsUrl);
+      expect(scraped.body).toMatch(/^shutdown_drain_requests_total 3$/m);
+      const started = Number(/^shutdown_drain_started_seconds (\S+)$/m.exec(scraped.body)![1]);
+      expect(Math.abs(started * 1000 - signalled)).toBeLessThan(1000);
+
+      await pause(2500 - (Date.now() - signalled));
+      expect(await connectionRefused(server.url)).toBe(true);
+      const exit = await server.exited;
+      expect(exit).toEqual({ code: 0, signal: null });
+      expect(Date.now() - signalled).toBeLessThan(3000);
+      expect(server.output()).toMatch(/"requests_while_draining":3,.*"msg":"stopped"/);
+    } finally {
+      keptAlive.destroy();
+      idleAgent.destroy();
+    }
   });
 });

@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { SEE_PREFLIGHT } from './service-recipes.js';
+import { freePort } from './ports.js';
 
 /** A PostgreSQL server of the test's own, in a temp folder, that it may stop and start (the shared one is never touched). */
 export interface PrivatePostgres {
@@ -34,14 +34,6 @@ function binaries(): string {
   const bin = binariesFolder();
   if (!bin) throw new Error(`${postgresBinariesProblem()}; ${SEE_PREFLIGHT}`);
   return bin;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /**

@@ -1,8 +1,8 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import net from 'node:net';
 import { Redis } from 'ioredis';
 import { SEE_PREFLIGHT } from './service-recipes.js';
+import { freePort } from './ports.js';
 
 /** The Redis tests use: `TEST_REDIS_URL`, by default the one on 127.0.0.1:6379 every developer and CI machine runs. */
 export const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -91,18 +91,4 @@ export async function startPrivateRedis(options: { password?: string } = {}): Pr
   };
   await start();
   return { port, url, kill, start };
-}
-
-/** A port above 20000 nothing listens on (tried by listening on it). */
-async function freePort(): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const port = 20_000 + Math.floor(Math.random() * 40_000);
-    const free = await new Promise<boolean>((resolve) => {
-      const server = net.createServer();
-      server.once('error', () => resolve(false));
-      server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-    });
-    if (free) return port;
-  }
-  throw new Error('no free port found above 20000');
 }

@@ -28,7 +28,10 @@ export interface Replica {
 }
 
 export interface Replicas {
+  /** The replicas now running, in order; `restart` replaces one in place. */
   readonly replicas: readonly Replica[];
+  /** Starts replica `index` again (after it exited), same name, settings and port: a rolling restart's second half. */
+  restart(index: number): Promise<Replica>;
   /** What each replica wrote that explains a failure (warnings, errors, its last lines), labelled. */
   describe(): string;
   /** SIGTERM to each replica still running, SIGKILL after a grace period; resolves when all have exited. */
@@ -46,6 +49,8 @@ export interface ReplicaOptions {
   metrics?: boolean;
   /** How long each may take to print its "listening on" line (default 60 s: three tsx starts share two busy cores). */
   startTimeoutMs?: number;
+  /** The port of each replica (a load balancer names them), instead of a free one each. */
+  ports?: readonly number[];
 }
 
 const running = new Set<ChildProcess>();
@@ -73,10 +78,17 @@ export async function startReplicas(options: ReplicaOptions): Promise<Replicas> 
   const count = options.count ?? 3;
   // Their working folder: no .env of the developer's changes their settings, and nothing they write lands in the repository.
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-replicas-cwd-'));
-  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startReplica(`replica-${i + 1}`, cwd, options)));
+  const started = await Promise.allSettled(Array.from({ length: count }, (_, i) => startReplica(`replica-${i + 1}`, cwd, options, options.ports?.[i])));
   const replicas = started.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
   const group: Replicas = {
     replicas,
+    async restart(index) {
+      const old = replicas[index]!;
+      await old.exited;
+      const replica = await startReplica(old.name, cwd, options, options.ports?.[index]);
+      replicas[index] = replica;
+      return replica;
+    },
     describe: () => replicas.map((replica) => `--- ${replica.name} (pid ${replica.pid}, ${replica.url}) ---\n${notable(replica.output())}`).join('\n'),
     close: async () => {
       await Promise.all(replicas.map((replica) => stop(replica)));
@@ -91,7 +103,7 @@ export async function startReplicas(options: ReplicaOptions): Promise<Replicas> 
   return group;
 }
 
-async function startReplica(name: string, cwd: string, options: ReplicaOptions): Promise<Replica> {
+async function startReplica(name: string, cwd: string, options: ReplicaOptions, port = 0): Promise<Replica> {
   const child = spawn(process.execPath, ['--import', TSX, path.join(ROOT, 'src', 'main.ts')], {
     cwd,
     env: {
@@ -103,7 +115,7 @@ async function startReplica(name: string, cwd: string, options: ReplicaOptions):
       AUDIENCE: options.issuer.audience,
       TOKEN_SIGNING_ALGS: 'RS256,ES256',
       HOST: '127.0.0.1',
-      PORT: '0',
+      PORT: String(port),
       METRICS_ENABLED: options.metrics ? 'true' : 'false',
       METRICS_PORT: '0',
       ...options.env,

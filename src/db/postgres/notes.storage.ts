@@ -3,6 +3,7 @@ import type { Histogram } from 'prom-client';
 import type { NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import { columnsFromJson } from './note-columns.js';
 import { reportingUnavailable } from './pool.js';
+import type { Statements } from './statements.js';
 
 const written = columnsFromJson('$3::text::jsonb');
 const INSERT = `INSERT INTO notes (id, owner, json, title, body, created_at, updated_at)
@@ -13,7 +14,8 @@ const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title =
 
 /**
  * Notes in PostgreSQL. Each operation is one statement through the pool (autocommit: its promise resolves after the
- * commit), prepared once per connection (named), and scoped by `owner`. Conditional writes are one
+ * commit), unnamed (a named prepared statement belongs to one server connection, which a transaction pooler does not
+ * keep: see statements.ts), and scoped by `owner`. Conditional writes are one
  * `UPDATE/DELETE … WHERE version = $n`: under READ COMMITTED, a second writer waits for the first one's row lock,
  * then re-checks the condition against the committed row, so of two writers holding one version exactly one wins.
  * A database that cannot be reached, or does not answer in time, rejects with `StorageUnavailableError`.
@@ -21,11 +23,11 @@ const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title =
  * @example
  * const notes = postgresNotesStorage(createPool(settings), metrics.dbQueryDuration);
  */
-export function postgresNotesStorage(pool: pg.Pool, duration?: Histogram<'operation'>): NotesStorage {
+export function postgresNotesStorage(statements: Statements, duration?: Histogram<'operation'>): NotesStorage {
   const query = async <R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> => {
     const end = duration?.startTimer({ operation });
     try {
-      return await reportingUnavailable(pool.query<R>(config));
+      return await reportingUnavailable(statements.query<R>(config));
     } finally {
       end?.();
     }
@@ -33,12 +35,11 @@ export function postgresNotesStorage(pool: pg.Pool, duration?: Histogram<'operat
 
   return {
     async insert(owner, note) {
-      const { rows } = await query<{ seq: string }>('insert', { name: 'notes-insert', text: INSERT, values: [note.id, owner, note.json] });
+      const { rows } = await query<{ seq: string }>('insert', { text: INSERT, values: [note.id, owner, note.json] });
       return { seq: Number(rows[0]!.seq), id: note.id, version: 1, json: note.json };
     },
     async find(owner, id) {
       const { rows } = await query<Omit<StoredNote, 'seq'> & { seq: string }>('find', {
-        name: 'notes-find',
         text: `SELECT seq, id, version, json FROM notes WHERE owner = $1 AND id = $2`,
         values: [owner, id],
       });
@@ -47,7 +48,6 @@ export function postgresNotesStorage(pool: pg.Pool, duration?: Histogram<'operat
     },
     async page(owner, beforeSeq, limit) {
       const { rows } = await query<[string, string]>('page', {
-        name: 'notes-page',
         text: `SELECT seq, json FROM notes WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
         values: [owner, beforeSeq, limit],
         rowMode: 'array',
@@ -56,7 +56,6 @@ export function postgresNotesStorage(pool: pg.Pool, duration?: Histogram<'operat
     },
     async update(owner, current, json) {
       const { rows } = await query<{ version: number }>('update', {
-        name: 'notes-update',
         text: UPDATE,
         values: [owner, current.seq, current.version, json],
       });
@@ -65,7 +64,6 @@ export function postgresNotesStorage(pool: pg.Pool, duration?: Histogram<'operat
     },
     async delete(owner, current) {
       const result = await query('delete', {
-        name: 'notes-delete',
         text: `DELETE FROM notes WHERE owner = $1 AND seq = $2 AND version = $3`,
         values: [owner, current.seq, current.version],
       });

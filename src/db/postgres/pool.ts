@@ -14,15 +14,16 @@ export interface PoolSettings {
 
 /**
  * The process's one pool of PostgreSQL connections (node-postgres). Every wait is bounded: opening a connection or
- * waiting for a free one (`connectionTimeoutMillis`), a statement on the server (`statement_timeout`), and the answer
- * on the client (`query_timeout`, a second later, for a server that stopped answering altogether).
+ * waiting for a free one (`connectionTimeoutMillis`), and the answer on the client (`query_timeout`, a second after
+ * the statement timeout, for a server that stopped answering altogether). The statement timeout on the server is not
+ * a startup parameter, which transaction poolers refuse (PgBouncer: `unsupported startup parameter`): see
+ * statements.ts. Only startup parameters every pooler passes on are sent (`application_name`).
  */
 export function createPool(settings: PoolSettings): pg.Pool {
   return new pg.Pool({
     connectionString: withCaFile(settings.url, settings.caFile),
     max: settings.size,
     connectionTimeoutMillis: settings.connectTimeoutMs,
-    statement_timeout: settings.statementTimeoutMs,
     query_timeout: settings.statementTimeoutMs + 1000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,

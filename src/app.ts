@@ -23,6 +23,8 @@ import type { Logger } from './observability/logger.js';
 import { measureRequests, type Metrics } from './observability/metrics.js';
 import { requestLogging } from './observability/request-logging.js';
 import { openSharedState } from './state/shared-state.js';
+import type { ProvidedIntrospectionClient } from './auth/introspection/index.js';
+import { observeIntrospections } from './observability/introspection-metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -35,6 +37,8 @@ export interface AppDeps {
   keysProbe: KeysProbe;
   /** The client id `/docs` signs in with when `DOCS_CLIENT_ID` is unset (the development server's docs client). */
   docsClientId?: string;
+  /** The development server's client for introspecting its opaque tokens (when it plays the issuer). */
+  introspectionClient?: ProvidedIntrospectionClient;
 }
 
 const MAX_URL_LENGTH = 2048;
@@ -84,6 +88,8 @@ export function createApp(deps: AppDeps): Api {
     answerRefusal: respond,
     onIssuerFetch: (kind, outcome) => metrics.issuerFetches.inc({ kind, outcome }),
     onVerification: (outcome) => metrics.tokenVerifications.inc({ outcome }),
+    // Opaque tokens (issue 23): introspected at the issuer, answers shared through Redis with REDIS_URL.
+    introspection: { provided: deps.introspectionClient, shared: state.introspections, onIntrospection: observeIntrospections(metrics.registry, logger) },
   });
   const scopes = new ScopeGuards();
   const logging = requestLogging(logger, { clientErrorsPerMinute: config.LOG_CLIENT_ERRORS_PER_MINUTE, clientKey });
@@ -123,7 +129,7 @@ export function createApp(deps: AppDeps): Api {
     stepUp: { maxAge: config.STEP_UP_MAX_AGE, acrValues: config.STEP_UP_ACR_VALUES },
     service: notes,
   });
-  app.use(healthRouter({ checks: [deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks] }));
+  app.use(healthRouter({ checks: [deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.checks, ...(authenticate.introspection?.readiness ?? [])] }));
   app.use(
     docsRouter({
       publicUrl: config.PUBLIC_URL,

@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /** What the state kept in Redis did with Redis, for the outage log and the failure metric. */
-export type RedisOperation = 'rate_limit_sync' | 'dpop_replay';
+export type RedisOperation = 'rate_limit_sync' | 'dpop_replay' | 'introspection_cache';
 
 export interface RedisConnectionOptions {
   /** `redis://` or `rediss://` (TLS) URL; its credentials never leave this module. */

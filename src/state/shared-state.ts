@@ -7,11 +7,15 @@ import { memoryRateLimitStore, type RateLimitStore } from './rate-limit-store.js
 import { connectRedis } from './redis-connection.js';
 import { redisProofIdStore } from './redis-proof-id-store.js';
 import { redisRateLimitStore } from './redis-rate-limit-store.js';
+import type { IntrospectionCache } from '../auth/introspection/index.js';
+import { redisIntrospectionCache } from './redis-introspection-cache.js';
 
 /** The state a replica would otherwise keep to itself: rate-limit counts and DPoP proof ids. */
 export interface SharedState {
   readonly rateLimits: RateLimitStore;
   readonly proofIds: ProofIdStore;
+  /** Introspection answers shared by the replicas (with Redis); undefined: each process keeps its own. */
+  readonly introspections?: IntrospectionCache | undefined;
   /** Readiness checks of what the state lives in (`redis`), for `/readyz`. */
   readonly checks: readonly ReadinessCheck[];
   /** Settles when the state can be used (Redis's first connection made or given up on); never rejects. */
@@ -44,6 +48,7 @@ export function openSharedState(config: Config, deps: { logger: Logger; metrics:
   return {
     rateLimits,
     proofIds: redisProofIdStore(redis),
+    introspections: redisIntrospectionCache(redis),
     // Without Redis only DPoP requests are refused (503): bearer requests are served, so the replica stays in the load
     // balancer, degraded, unless every request must be a DPoP request.
     checks: [{ ...redis.check, essential: config.DPOP === 'required' }],

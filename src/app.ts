@@ -97,6 +97,7 @@ export function createApp(deps: AppDeps): Api {
   const notes = new NotesService(deps.storage.notes);
 
   metrics.watchTokenCache(authenticate.cache);
+  if (authenticate.introspection) metrics.watchTokenCache(authenticate.introspection);
 
   const app = express();
   app.disable('x-powered-by');

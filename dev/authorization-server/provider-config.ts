@@ -124,9 +124,12 @@ export function providerConfiguration(options: ProviderConfigurationOptions): Co
       // Switching users goes through `prompt=login`; a native app has no use for a logout page.
       rpInitiatedLogout: { enabled: false },
       // RFC 7662: the API asks about opaque tokens (any confidential client may; a public one about its own only).
-      introspection: { enabled: true },
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
       // RFC 7009: `npm run logout` revokes the app's tokens; an opaque access token then stops working at the API.
-      revocation: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
         // No `resource` in the request: the API, as Auth0 does with `audience` (or its tenant's default audience).

@@ -40,6 +40,11 @@ export function observeIntrospections(registry: Registry, logger: Logger): (outc
 
 /** An error as the log may show it: its message, and the OAuth error and status when the endpoint sent them. */
 function describe(error: unknown): Record<string, unknown> {
-  const { error: code, status } = (error ?? {}) as { error?: unknown; status?: unknown };
-  return { message: error instanceof Error ? error.message : String(error), ...(typeof code === 'string' ? { error: code } : {}), ...(typeof status === 'number' ? { status } : {}) };
+  const { error: code, error_description: description, status } = (error ?? {}) as { error?: unknown; error_description?: unknown; status?: unknown };
+  return {
+    message: error instanceof Error ? error.message : String(error),
+    ...(typeof code === 'string' ? { error: code } : {}),
+    ...(typeof description === 'string' ? { error_description: description } : {}),
+    ...(typeof status === 'number' ? { status } : {}),
+  };
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../support/api.js';
+import { expectSameAnswerForBothFormats, seenOf, type FormatCase } from '../support/same-answer.js';
 import { createDpopKey, dpopProof, type DpopKey } from '../support/dpop.js';
 import { INTROSPECTION_ENV, startTestIssuer, type TestIssuer } from '../support/issuer.js';
 
@@ -23,14 +24,12 @@ const tokenOf = (format: Format, claims: Record<string, unknown> = {}) =>
   format === 'jwt' ? issuer.mint(claims) : Promise.resolve(issuer.mintOpaque(claims));
 const now = () => Math.floor(Date.now() / 1000);
 
-interface Case {
-  title: string;
+interface Case extends FormatCase {
   claims?: Record<string, unknown>;
   method?: 'get' | 'post' | 'delete';
   path?: string;
   /** `dpop`: sent with the DPoP scheme and a proof by `key`; `other-key`: a proof by another key. */
   send?: 'bearer' | 'dpop' | 'other-key';
-  expected: { status: number; error?: string; scope?: string };
 }
 
 const cases: Case[] = [
@@ -75,25 +74,7 @@ async function run(format: Format, testCase: Case) {
   return request.set('Authorization', `DPoP ${token}`).set('DPoP', proof);
 }
 
-const VARYING = new Set(['request_id', 'server_time', 'instance']);
-
-/** What a client sees of an answer, but the parts that differ per request (request id, server time, notes' ids). */
-function seen(res: Awaited<ReturnType<typeof run>>) {
-  const { status, body, headers } = res;
-  if (status < 400) return { status };
-  const problem = Object.fromEntries(Object.entries(body as Record<string, unknown>).filter(([name]) => !VARYING.has(name)));
-  return { status, problem, challenge: headers['www-authenticate'] };
-}
-
-describe.each(cases)('when $title', (testCase) => {
-  it('then an opaque token gets the answer a JWT gets', async () => {
-    const [jwt, opaque] = [await run('jwt', testCase), await run('opaque', testCase)];
-    expect(jwt.status).toBe(testCase.expected.status);
-    if (testCase.expected.error) expect(jwt.body.error).toBe(testCase.expected.error);
-    if (testCase.expected.scope) expect(jwt.body.scope).toBe(testCase.expected.scope);
-    expect(seen(opaque)).toEqual(seen(jwt));
-  });
-});
+expectSameAnswerForBothFormats(cases, run);
 
 describe('opaque tokens only', () => {
   it('when the issuer says a token is not active (unknown or revoked), then 401 invalid_token and nothing tells which', async () => {
@@ -105,7 +86,7 @@ describe('opaque tokens only', () => {
     ];
     expect(unknown.status).toBe(401);
     expect(unknown.body).toMatchObject({ error: 'invalid_token', action: 'refresh' });
-    expect(seen(gone)).toEqual(seen(unknown));
+    expect(seenOf(gone)).toEqual(seenOf(unknown));
   });
 
   it.each([{ token_use: 'refresh_token' }, { token_type: 'refresh_token' }])('when an active answer is for a refresh token (%o), then 401 invalid_token', async (claims) => {

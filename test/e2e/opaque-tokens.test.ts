@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { OPAQUE_NATIVE_CLIENT } from '../../dev/authorization-server/provider-config.js';
 import { discoverAuthorizationServer } from '../../dev/native-client/authorization-server.js';
+import { expectSameAnswerForBothFormats, seenOf, type FormatCase } from '../support/same-answer.js';
 import { createDpopKey as createClientDpopKey } from '../../dev/native-client/dpop-key.js';
 import type { TestApi } from '../support/api.js';
 import { createDpopKey, dpopProof, type DpopKey } from '../support/dpop.js';
@@ -62,15 +63,13 @@ it('when signed in with the opaque client, then the access token is not a JWT', 
   expect(tokens.jwt.full.split('.')).toHaveLength(3);
 });
 
-interface Case {
-  title: string;
+interface Case extends FormatCase {
   token: (format: Format) => string;
   method?: 'get' | 'post' | 'delete';
   path?: string;
   api?: () => TestApi;
   /** `own-key`: DPoP scheme with a proof by the token's key; `other-key`: by another key. */
   send?: 'bearer' | 'own-key' | 'other-key';
-  expected: { status: number; error?: string; scope?: string };
 }
 
 const cases: Case[] = [
@@ -103,23 +102,7 @@ async function run(format: Format, testCase: Case) {
   return request.set('Authorization', `DPoP ${token}`).set('DPoP', proof);
 }
 
-const VARYING = new Set(['request_id', 'server_time', 'instance']);
-/** What a client sees of a refusal, but what differs per request. */
-function seen(res: Awaited<ReturnType<typeof run>>) {
-  if (res.status < 400 || res.status === 404) return { status: res.status };
-  const problem = Object.fromEntries(Object.entries(res.body as Record<string, unknown>).filter(([name]) => !VARYING.has(name)));
-  return { status: res.status, problem, challenge: res.headers['www-authenticate'] };
-}
-
-describe.each(cases)('when $title', (testCase) => {
-  it('then the opaque token gets the answer the JWT gets', async () => {
-    const [jwt, opaque] = [await run('jwt', testCase), await run('opaque', testCase)];
-    expect(jwt.status).toBe(testCase.expected.status);
-    if (testCase.expected.error) expect(jwt.body.error).toBe(testCase.expected.error);
-    if (testCase.expected.scope) expect(jwt.body.scope).toBe(testCase.expected.scope);
-    expect(seen(opaque)).toEqual(seen(jwt));
-  });
-});
+expectSameAnswerForBothFormats(cases, run);
 
 describe('revocation', () => {
   it('when the app revokes its opaque token (RFC 7009), then the API refuses it once its cached answer ends, as it refuses a forged token', async () => {
@@ -131,7 +114,7 @@ describe('revocation', () => {
     await sleep(1100);
     const [revoked, forged] = [await me(), await stack.api.request().get('/v1/me').auth('no-such-token-at-this-issuer', { type: 'bearer' })];
     expect(revoked.status).toBe(401);
-    expect(seen(revoked)).toEqual(seen(forged));
+    expect(seenOf(revoked)).toEqual(seenOf(forged));
   });
 });
 

@@ -186,7 +186,12 @@ export function introspectedTokens(formats: ReadonlyMap<string, 'jwt' | 'opaque'
   if (!introspecting) return undefined;
   const [, format] = introspecting;
   const jwtIssuers = new Set([...formats].filter(([, each]) => each !== 'opaque').map(([issuer]) => issuer));
-  const isJwtShaped = (token: string): boolean => token.split('.').length === 3;
+  // Two dots, found without splitting: this runs before every JWT's cache lookup too.
+  const isJwtShaped = (token: string): boolean => {
+    const first = token.indexOf('.');
+    const second = first === -1 ? -1 : token.indexOf('.', first + 1);
+    return second !== -1 && token.indexOf('.', second + 1) === -1;
+  };
   if (format === 'both') return (token) => !isJwtShaped(token);
   return (token) => {
     if (!isJwtShaped(token)) return true;

@@ -1,7 +1,7 @@
 import { NOTE_BODY, NOTE_TITLE } from './servers/common.js';
 
 export type ServerId = 'bare' | 'library' | 'api' | 'scaled';
-export type ScenarioId = 'me' | 'me-1000' | 'notes-get' | 'notes-post' | 'invalid';
+export type ScenarioId = 'me' | 'me-1000' | 'notes-get' | 'notes-post' | 'invalid' | 'me-opaque';
 
 export interface Scenario {
   id: ScenarioId;
@@ -9,7 +9,7 @@ export interface Scenario {
   method: 'GET' | 'POST';
   path: string;
   /** Which of the issuer's tokens the requests carry. */
-  tokens: 'one' | 'many' | 'writer' | 'invalid';
+  tokens: 'one' | 'many' | 'writer' | 'invalid' | 'opaque';
   body?: string;
   /** The bare-Express scenario this one is compared with (bare Express has no invalid-token case). */
   ceiling: ScenarioId;
@@ -40,7 +40,12 @@ export const SCENARIOS: readonly Scenario[] = [
     body: JSON.stringify({ title: NOTE_TITLE, body: NOTE_BODY }),
     ceiling: 'notes-post',
   },
+  // Issue 23: an opaque token, introspected once and then served from the cache; judged against our API's `me`.
+  { id: 'me-opaque', title: 'GET /v1/me, one opaque token (introspection cached)', method: 'GET', path: '/v1/me', tokens: 'opaque', ceiling: 'me' },
 ];
+
+/** Scenarios only our API runs (the others know no opaque tokens). */
+export const API_ONLY_SCENARIOS: readonly ScenarioId[] = ['me-opaque'];
 
 export interface RunRecord {
   round: number;
@@ -105,6 +110,11 @@ export interface BenchData {
   apiEnvironment: Record<string, string>;
   /** The scaled-out API's settings beyond apiEnvironment (absent in runs from before it was benched). */
   scaledEnvironment?: Record<string, string>;
+  /**
+   * Issue 23: median milliseconds of GET /v1/me, one request at a time, with an opaque token whose introspection is
+   * cached (`hitMs`) and with a new one each time (`missMs`: one introspection at the local bench issuer).
+   */
+  introspection?: { hitMs: number; missMs: number; samples: number };
 }
 
 interface Summary {
@@ -266,6 +276,24 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
         library: '—',
       },
     );
+  }
+  // Issue 23: opaque tokens (absent from runs made before they were benched).
+  if (ran('api') && get('api', 'me-opaque')) {
+    const againstJwt = median(
+      data.runs
+        .filter((run) => run.server === 'api' && run.scenario === 'me-opaque')
+        .map((run) => run.rps / (data.runs.find((r) => r.round === run.round && r.server === 'api' && r.scenario === 'me')?.rps ?? NaN)),
+    );
+    const miss = data.introspection;
+    results.push({
+      target: 'GET /v1/me with an opaque token (cache hit) vs a JWT (our API, same round)',
+      required: '≥ 0.90×',
+      measured:
+        `${times(againstJwt)} (${fmt(get('api', 'me-opaque')?.rps ?? NaN)} vs ${fmt(get('api', 'me')?.rps ?? NaN)} req/s)` +
+        (miss ? `; a cache miss: ${fmtMs(miss.missMs)} ms vs ${fmtMs(miss.hitMs)} ms a hit (one introspection at the local issuer, median of ${miss.samples})` : ''),
+      pass: againstJwt >= 0.9 && clean(get('api', 'me-opaque')),
+      library: '—',
+    });
   }
   const soak = data.soak;
   results.push({

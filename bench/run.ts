@@ -18,8 +18,8 @@ import pg from 'pg';
 import ts from 'typescript';
 import type { BenchTokens, FetchCounts } from './issuer.js';
 import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, readPart, spawnChild, stopAll, type Child } from './procs.js';
-import { median, renderReport, SCALED_SCENARIOS, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ScenarioId, type ServerId, type Soak } from './report.js';
-import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
+import { API_ONLY_SCENARIOS, median, renderReport, SCALED_SCENARIOS, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ScenarioId, type ServerId, type Soak } from './report.js';
+import { BENCH_INTROSPECTION_CLIENT, NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -314,7 +314,9 @@ async function main(): Promise<void> {
     }
   };
   const applies = (target: Target, scenario: Scenario) =>
-    target.id === 'scaled' ? SCALED_SCENARIOS.includes(scenario.id) : target.id !== 'bare' || scenario.id !== 'invalid';
+    API_ONLY_SCENARIOS.includes(scenario.id)
+      ? target.id === 'api'
+      : target.id === 'scaled' ? SCALED_SCENARIOS.includes(scenario.id) : target.id !== 'bare' || scenario.id !== 'invalid';
   const api = targets.find((target) => target.id === 'api')!;
 
   await phase('seed and check', async () => {
@@ -354,6 +356,8 @@ async function main(): Promise<void> {
     }
     if (shapes.get('notes-get') !== `items,next_cursor items=${PAGE_SIZE}`) throw new Error(`notes page is ${shapes.get('notes-get')}`);
   });
+  // Issue 23: what one introspection costs a request (a cache miss) against a cached answer, one request at a time.
+  const introspection = await phase('introspection miss cost', () => attributed(api, () => introspectionMissCost(api, tokens)));
 
   if (settings.warmupSeconds > 0) {
     await phase('warm-up', async () => {
@@ -400,6 +404,7 @@ async function main(): Promise<void> {
     runs,
     servers: targets.map((target) => ({ id: target.id, peakRssBytes: peaks[target.id], jwksFetches: target.jwks, discoveryFetches: target.discovery })),
     soak,
+    introspection,
     apiEnvironment: { ...apiEnv('<bench issuer>'), DATABASE_URL: '<temporary folder>/notes.db' },
     scaledEnvironment: { DATABASE_URL: '<BENCH_DATABASE_URL, a schema of its own>', REDIS_URL: '<BENCH_REDIS_URL>', REDIS_KEY_PREFIX: '<a prefix of its own>' },
   };
@@ -429,6 +434,24 @@ function compileServers(): string {
 }
 
 /** Our API in production configuration, everything on, limits too high to trigger. */
+/** Issue 23: median latency of GET /v1/me with a cached opaque token, and with a new one (one introspection) each time. */
+async function introspectionMissCost(api: Target, tokens: BenchTokens): Promise<{ hitMs: number; missMs: number; samples: number }> {
+  const timed = async (token: string): Promise<number> => {
+    const started = performance.now();
+    const { status, body } = await http(`${api.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+    if (status !== 200) throw new Error(`opaque token on /v1/me: ${status} ${body.slice(0, 300)}`);
+    return performance.now() - started;
+  };
+  await timed(tokens.opaque);
+  const hits: number[] = [];
+  const misses: number[] = [];
+  for (const fresh of tokens.opaqueFresh) {
+    misses.push(await timed(fresh));
+    hits.push(await timed(tokens.opaque));
+  }
+  return { hitMs: median(hits), missMs: median(misses), samples: misses.length };
+}
+
 function apiEnv(issuer: string): Record<string, string> {
   return {
     NODE_ENV: 'production',
@@ -440,6 +463,10 @@ function apiEnv(issuer: string): Record<string, string> {
     RATE_LIMIT_PER_IP: '100000000',
     ISSUER_BASE_URL: issuer,
     AUDIENCE,
+    // Issue 23: JWTs as before, and opaque tokens introspected at the bench issuer.
+    ACCESS_TOKEN_FORMAT: 'both',
+    INTROSPECTION_CLIENT_ID: BENCH_INTROSPECTION_CLIENT.id,
+    INTROSPECTION_CLIENT_SECRET: BENCH_INTROSPECTION_CLIENT.secret,
     DATABASE_URL: path.join(tmp, 'notes.db'),
     PORT: '0',
     HOST: '127.0.0.1',

@@ -19,12 +19,14 @@ import { answeringErrors, inSequence, limitUrlLength, noStoreUnder, notFound } f
 import { meRoutes } from './me/me.router.js';
 import { NotesService } from './notes/notes.service.js';
 import type { NotesStorage } from './notes/notes.storage.js';
-import type { ReadinessCheck } from './health/readiness.js';
+import type { ReadinessCheck } from './readiness.js';
 import { notesRoutes } from './notes/notes.router.js';
 import { resourceMetadataRouter } from './resource-metadata/resource-metadata.router.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { ShareableState } from './state/shareable-state.js';
+import type { ProvidedIntrospectionClient } from './auth/introspection/index.js';
+import { observeIntrospections } from './observability/introspection-metrics.js';
 
 export interface AppDeps {
   config: Config;
@@ -33,7 +35,7 @@ export interface AppDeps {
   /** Where notes are kept (SQLite or PostgreSQL, opened by `openStorage` in main.ts), and what `/readyz` checks of it. */
   storage: { readonly notes: NotesStorage; readonly readiness: readonly ReadinessCheck[] };
   /** Rate-limit counts and DPoP proof ids (in this process, or in Redis for every replica: opened in main.ts), and `/readyz`'s checks of where they live. */
-  state: Pick<ShareableState, 'rateLimits' | 'proofIds' | 'readiness'>;
+  state: Pick<ShareableState, 'rateLimits' | 'proofIds' | 'introspections' | 'readiness'>;
   logger: Logger;
   metrics: Metrics;
   keysProbe: KeysProbe;
@@ -41,6 +43,8 @@ export interface AppDeps {
   draining?: () => boolean;
   /** The client id `/docs` signs in with when `DOCS_CLIENT_ID` is unset (the development server's docs client). */
   docsClientId?: string;
+  /** The development server's client for introspecting its opaque tokens (when it plays the issuer). */
+  introspectionClient?: ProvidedIntrospectionClient;
 }
 
 const MAX_URL_LENGTH = 2048;
@@ -83,6 +87,8 @@ export function createApp(deps: AppDeps): Api {
     answerRefusal: respond,
     onIssuerFetch: (kind, outcome) => metrics.issuerFetches.inc({ kind, outcome }),
     onVerification: (outcome) => metrics.tokenVerifications.inc({ outcome }),
+    // Opaque tokens (issue 23): introspected at the issuer, answers shared through Redis with REDIS_URL.
+    introspection: { provided: deps.introspectionClient, shared: state.introspections, onIntrospection: observeIntrospections(metrics.registry, logger) },
   });
   const scopes = new ScopeGuards();
   const logging = requestLogging(logger, { clientErrorsPerMinute: config.LOG_CLIENT_ERRORS_PER_MINUTE, clientKey });
@@ -90,6 +96,7 @@ export function createApp(deps: AppDeps): Api {
   const notes = new NotesService(deps.storage.notes);
 
   metrics.watchTokenCache(authenticate.cache);
+  if (authenticate.introspection) metrics.watchTokenCache(authenticate.introspection);
 
   const app = express();
   app.disable('x-powered-by');
@@ -124,7 +131,7 @@ export function createApp(deps: AppDeps): Api {
   });
   app.use(
     healthRouter({
-      checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.readiness],
+      checks: [...deps.storage.readiness, { name: 'keys', ready: deps.keysProbe }, ...state.readiness, ...(authenticate.introspection?.readiness ?? [])],
       ...(deps.draining ? { draining: deps.draining } : {}),
     }),
   );

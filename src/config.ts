@@ -130,6 +130,32 @@ export const configSchema = z.object({
   REDIS_KEY_PREFIX: z.string().regex(/^[!-~]{1,64}$/, 'must be 1 to 64 printable characters without spaces').default('notes-api:'),
   /** Milliseconds allowed to connect to Redis and for each command; past it, the command fails (see README). */
   REDIS_TIMEOUT_MS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(10).max(60_000).default(1000),
+  // --- Opaque access tokens: RFC 7662 introspection (issue 23) ---
+  /**
+   * What each issuer of `ISSUER_BASE_URL` issues, comma-separated in the same order (one value applies to all): `jwt`
+   * (verified with its keys), `opaque` (every token is asked of its introspection endpoint, RFC 7662), or `both` (a
+   * token that is not a JWT is introspected). At most one issuer may take opaque tokens: an opaque token does not say
+   * who issued it. Unset: `jwt`, or `both` with the development authorization server.
+   */
+  ACCESS_TOKEN_FORMAT: commaList.pipe(z.array(z.enum(['jwt', 'opaque', 'both'], { message: 'each must be jwt, opaque or both' })).min(1)).optional(),
+  /** The introspection endpoint; unset, the issuer's discovery document names it (`introspection_endpoint`). */
+  INTROSPECTION_ENDPOINT: httpUrl.optional(),
+  /** The API's own client id at the authorization server, for introspection (a confidential client). */
+  INTROSPECTION_CLIENT_ID: z.string().regex(/^[\x20-\x7e]+$/, 'must be a client id (printable ASCII)').optional(),
+  /** How the API authenticates to the introspection endpoint (RFC 7662 §2.1, RFC 7523 for `private_key_jwt`). */
+  INTROSPECTION_CLIENT_AUTH: z.enum(['client_secret_basic', 'client_secret_post', 'private_key_jwt']).default('client_secret_basic'),
+  /** The client secret, for `client_secret_basic` and `client_secret_post`. Never logged. */
+  INTROSPECTION_CLIENT_SECRET: z.string().min(1).optional(),
+  /** For `private_key_jwt`: a file holding the private key, PKCS #8 PEM or a private JWK (JSON, with its `kid`). */
+  INTROSPECTION_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+  /**
+   * Longest time an introspection answer is reused, in seconds (never past the token's `exp`): how long a token revoked
+   * at the issuer may still be accepted. An inactive answer is reused for at most 10 seconds. 0 asks on every request.
+   */
+  INTROSPECTION_CACHE_SECONDS: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(0).max(3600).default(60),
+  /** How many introspection answers each process keeps at most (least recently used forgotten first). */
+  INTROSPECTION_CACHE_SIZE: z.coerce.number({ message: 'must be a number' }).int('must be a whole number').min(1).max(1_000_000).default(10_000),
+  // --- end of opaque access tokens ---
   /** Serve Prometheus metrics on a separate listener. */
   METRICS_ENABLED: booleanFlag.default(true),
   /** Port of the metrics listener (`/metrics`); never the public port. */
@@ -212,11 +238,32 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (parsed.data.DPOP_NONCE === 'required' && parsed.data.DPOP === 'disabled') {
     throw new ConfigError('Invalid configuration: DPOP_NONCE=required needs DPOP=allowed or DPOP=required');
   }
+  checkIntrospectionSettings(parsed.data);
   return Object.freeze({
     ...parsed.data,
     PUBLIC_URL: parsed.data.PUBLIC_URL ?? defaultPublicUrl(parsed.data, 'AUDIENCE' in known),
     SHUTDOWN_DRAIN_SECONDS: parsed.data.SHUTDOWN_DRAIN_SECONDS ?? (parsed.data.NODE_ENV === 'production' ? 5 : 0),
   });
+}
+
+/** Opaque tokens (issue 23): one format per issuer, one introspecting issuer at most, and the credentials it needs. */
+function checkIntrospectionSettings(config: z.output<typeof configSchema>): void {
+  const formats = config.ACCESS_TOKEN_FORMAT;
+  const issuers = config.ISSUER_BASE_URL?.length ?? 1;
+  if (formats && formats.length !== 1 && formats.length !== issuers) {
+    throw new ConfigError(`Invalid configuration: ACCESS_TOKEN_FORMAT must have one value, or one per issuer (${issuers})`);
+  }
+  if (!formats || formats.every((format) => format === 'jwt')) return;
+  if (formats.length === 1 ? issuers > 1 : formats.filter((format) => format !== 'jwt').length > 1) {
+    throw new ConfigError('Invalid configuration: ACCESS_TOKEN_FORMAT may name one issuer for opaque tokens only (an opaque token does not say who issued it)');
+  }
+  // Without ISSUER_BASE_URL the development server registers the API's client itself.
+  if (!config.ISSUER_BASE_URL) return;
+  if (!config.INTROSPECTION_CLIENT_ID) throw new ConfigError('Invalid configuration: INTROSPECTION_CLIENT_ID is needed for opaque tokens (ACCESS_TOKEN_FORMAT)');
+  if (config.INTROSPECTION_CLIENT_AUTH === 'private_key_jwt' ? !config.INTROSPECTION_PRIVATE_KEY_FILE : !config.INTROSPECTION_CLIENT_SECRET) {
+    const needed = config.INTROSPECTION_CLIENT_AUTH === 'private_key_jwt' ? 'INTROSPECTION_PRIVATE_KEY_FILE' : 'INTROSPECTION_CLIENT_SECRET';
+    throw new ConfigError(`Invalid configuration: INTROSPECTION_CLIENT_AUTH=${config.INTROSPECTION_CLIENT_AUTH} needs ${needed}`);
+  }
 }
 
 function defaultPublicUrl(config: { AUDIENCE: string; HOST: string; PORT: number }, audienceSet: boolean): string {

@@ -1,5 +1,6 @@
 import { createApp } from './app.js';
 import { createKeysProbe } from './auth/issuer-probe.js';
+import type { ProvidedIntrospectionClient } from './auth/introspection/index.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
 import { openStorage, type Storage } from './db/open-storage.js';
 import { limitHeapGrowth } from './heap-growth.js';
@@ -31,7 +32,10 @@ function configOrExit(): Config {
 }
 
 /** Without ISSUER_BASE_URL outside production, the development authorization server plays the issuer. */
-async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer: string; docsClientId: string | undefined; close(): Promise<void> }> {
+async function startDevIssuer(
+  config: Config,
+  logger: Logger,
+): Promise<{ issuer: string; docsClientId: string | undefined; introspectionClient: ProvidedIntrospectionClient; close(): Promise<void> }> {
   // Loaded only here, so production never loads development code.
   const { startDevAuthorizationServer } = await import('../dev/authorization-server/index.js');
   let dev: Awaited<ReturnType<typeof startDevAuthorizationServer>>;
@@ -55,7 +59,7 @@ async function startDevIssuer(config: Config, logger: Logger): Promise<{ issuer:
     `ISSUER_BASE_URL is not set: development authorization server at ${dev.issuer} (development only; users ` +
       'alice/alice-dev-password, bob/bob-dev-password). Sign in from ' + `${config.PUBLIC_URL}/docs ("Authorize"), or in another terminal: npm run login`,
   );
-  return { issuer: dev.issuer, docsClientId: dev.docsClientId, close: () => dev.close() };
+  return { issuer: dev.issuer, docsClientId: dev.docsClientId, introspectionClient: dev.introspectionClient, close: () => dev.close() };
 }
 
 /** The database DATABASE_URL names, schema brought up to date; one line and exit 1 when it cannot be opened. */
@@ -92,6 +96,8 @@ const app = createApp({
   draining: () => draining,
   keysProbe: createKeysProbe({ issuers, jwksUri: config.JWKS_URI, timeoutMs: config.ISSUER_TIMEOUT_MS }),
   ...(devIssuer?.docsClientId ? { docsClientId: devIssuer.docsClientId } : {}),
+  // Its opaque tokens (npm run login -- --opaque) are introspected with the client it registered for the API.
+  ...(devIssuer ? { introspectionClient: devIssuer.introspectionClient } : {}),
 });
 
 // With REDIS_URL, the first requests should not find Redis still connecting (they would count per process, and a

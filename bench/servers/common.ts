@@ -70,3 +70,6 @@ export const STATIC_CLAIMS = {
   exp: Math.floor(Date.now() / 1000) + 4 * 3600,
   iss: 'http://127.0.0.1/',
 };
+
+/** Issue 23: the bench API's client at the bench issuer's introspection endpoint (`client_secret_basic`). */
+export const BENCH_INTROSPECTION_CLIENT = { id: 'bench-api', secret: 'bench-api-secret' } as const;

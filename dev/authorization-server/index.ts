@@ -2,11 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import express from 'express';
-import type { OIDCProviderError } from 'oidc-provider';
+import { randomBytes } from 'node:crypto';
+import type { ClientMetadata, OIDCProviderError } from 'oidc-provider';
 import { interactionsRouter } from './interactions.js';
 import { loadOrCreateSigningKeys } from './keys.js';
 import { importOidcProvider } from './load-provider.js';
-import { DOCS_CLIENT_ID, docsRedirectUri, NATIVE_CLIENT, providerConfiguration } from './provider-config.js';
+import { API_CLIENT_ID, DOCS_CLIENT_ID, docsRedirectUri, NATIVE_CLIENT, OPAQUE_NATIVE_CLIENT, providerConfiguration } from './provider-config.js';
 import { createDevStore } from './store.js';
 import { STYLESHEET, STYLESHEET_PATH } from './views.js';
 
@@ -16,6 +17,8 @@ export interface DevAuthorizationServer {
   issuer: string;
   /** The client id of the API's docs page, when `docsOrigin` was given. */
   docsClientId: string | undefined;
+  /** The API's confidential client (`client_secret_basic`), for introspecting opaque tokens; a new secret each start. */
+  introspectionClient: { clientId: string; clientSecret: string };
   close(): Promise<void>;
 }
 
@@ -34,6 +37,10 @@ export interface DevAuthorizationServerOptions {
    * call the token endpoint from a browser (CORS).
    */
   docsOrigin?: string;
+  /** The API client's secret; default: a new one each start. */
+  apiClientSecret?: string;
+  /** More confidential clients (tests: `client_secret_post`, `private_key_jwt`). */
+  extraClients?: readonly ClientMetadata[];
   /** Receives one line per notable event; default: the console. */
   log?: (line: string) => void;
 }
@@ -69,7 +76,11 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   const issuer = `http://${host.includes(':') ? `[${host}]` : host}:${(server.address() as AddressInfo).port}`;
 
   const adapter = createDevStore(path.join(dataDir, 'grants.json'));
-  const provider = new Provider(issuer, providerConfiguration({ audience, keys, adapter, errors, interactionPolicy, docsOrigin }));
+  const apiClientSecret = options.apiClientSecret ?? randomBytes(32).toString('base64url');
+  const provider = new Provider(
+    issuer,
+    providerConfiguration({ audience, keys, adapter, errors, interactionPolicy, docsOrigin, apiClientSecret, extraClients: options.extraClients ?? [] }),
+  );
   const describe = (error: OIDCProviderError) =>
     [error.error, error.error_description, error.error_detail && `(${error.error_detail})`].filter(Boolean).join(' ');
   provider.on('authorization.error', (_ctx: unknown, error: OIDCProviderError) => log(`authorization request refused: ${describe(error)}`));
@@ -90,12 +101,13 @@ export async function startDevAuthorizationServer(options: DevAuthorizationServe
   app.use(provider.callback());
   server.on('request', app);
   const docsClientId = docsOrigin === undefined ? undefined : DOCS_CLIENT_ID;
-  const clients = [NATIVE_CLIENT.client_id, ...(docsOrigin === undefined ? [] : [`${DOCS_CLIENT_ID} (${docsRedirectUri(docsOrigin)})`])];
+  const clients = [NATIVE_CLIENT.client_id, `${OPAQUE_NATIVE_CLIENT.client_id} (opaque tokens)`, ...(docsOrigin === undefined ? [] : [`${DOCS_CLIENT_ID} (${docsRedirectUri(docsOrigin)})`])];
   log(`${issuer} ready: clients ${clients.join(', ')}, audience ${audience}, signing key ${keys[0]!.kid}`);
 
   return {
     issuer,
     docsClientId,
+    introspectionClient: { clientId: API_CLIENT_ID, clientSecret: apiClientSecret },
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));

@@ -77,6 +77,8 @@ declare module 'oidc-provider' {
   /** A registered client, as oidc-provider passes it to configuration functions. */
   export interface Client {
     readonly clientId: string;
+    /** How the client authenticates at the token, introspection and revocation endpoints (`none`: a public client). */
+    readonly clientAuthMethod: string;
     grantTypeAllowed(type: string): boolean;
   }
 
@@ -91,6 +93,12 @@ declare module 'oidc-provider' {
     accessTokenTTL?: number;
     accessTokenFormat?: 'opaque' | 'jwt';
     jwt?: { sign?: { alg: string } };
+  }
+
+  /** A token as the introspection and revocation policies see it. */
+  export interface IntrospectedToken {
+    readonly kind: string;
+    readonly clientId: string;
   }
 
   /** A storage adapter for one model (`Session`, `Grant`, `RefreshToken`…). */
@@ -137,6 +145,10 @@ declare module 'oidc-provider' {
         useGrantedResource?: (ctx: KoaContextWithOIDC, model: unknown) => boolean | Promise<boolean>;
         getResourceServerInfo?: (ctx: KoaContextWithOIDC, resourceIndicator: string, client: Client) => ResourceServer | Promise<ResourceServer>;
       };
+      /** RFC 7662; `allowedPolicy` says whether `client` may learn about `token`. */
+      introspection?: { enabled: boolean; allowedPolicy?: (ctx: KoaContextWithOIDC, client: Client, token: IntrospectedToken) => boolean | Promise<boolean> };
+      /** RFC 7009; `allowedPolicy` says whether `client` may revoke `token`. */
+      revocation?: { enabled: boolean; allowedPolicy?: (ctx: KoaContextWithOIDC, client: Client, token: IntrospectedToken) => boolean | Promise<boolean> };
       [feature: string]: unknown;
     };
     findAccount?: (ctx: KoaContextWithOIDC, sub: string, token?: unknown) => Account | undefined | Promise<Account | undefined>;

@@ -16,6 +16,20 @@ export const NATIVE_CLIENT: Readonly<ClientMetadata> = Object.freeze({
   redirect_uris: ['http://127.0.0.1/callback', 'com.example.notes:/oauth2redirect'],
 });
 
+/**
+ * The same native app registered for opaque access tokens (RFC 7662 introspection), as an app is at an issuer that
+ * issues them (Ory Hydra by default, Auth0 without an API audience): `npm run login -- --opaque` signs in with it.
+ */
+export const OPAQUE_NATIVE_CLIENT: Readonly<ClientMetadata> = Object.freeze({ ...NATIVE_CLIENT, client_id: 'notes-native-app-opaque' });
+
+/** The API's own client at this server: confidential, for the introspection endpoint (a resource server, no grants). */
+export const API_CLIENT_ID = 'notes-api';
+
+/** The API's client: `client_secret_basic` with `secret`, which the server makes at each start and hands the API. */
+export function apiClient(secret: string): ClientMetadata {
+  return { client_id: API_CLIENT_ID, client_secret: secret, token_endpoint_auth_method: 'client_secret_basic', grant_types: [], response_types: [], redirect_uris: [] };
+}
+
 /** The client id of the API's docs page (Swagger UI in `/docs`), registered when the server knows the API's origin. */
 export const DOCS_CLIENT_ID = 'notes-api-docs';
 
@@ -63,6 +77,10 @@ export interface ProviderConfigurationOptions {
   interactionPolicy: typeof providerPolicy;
   /** The API's origin (its `PUBLIC_URL`): registers the docs page's client, and lets that origin call the token endpoint. */
   docsOrigin?: string;
+  /** The secret of the API's client (`notes-api`), for introspection. */
+  apiClientSecret: string;
+  /** More confidential clients for the API (tests: each client authentication method). */
+  extraClients?: readonly ClientMetadata[];
 }
 
 /**
@@ -70,13 +88,20 @@ export interface ProviderConfigurationOptions {
  * only; oidc-provider 9 knows no other method) for one public native client, RS256 JWT access tokens for one API,
  * DPoP-bound when the token request carries a proof, with the login's `auth_time` and `acr` in them.
  */
-export function providerConfiguration({ audience, keys, adapter, errors, interactionPolicy, docsOrigin }: ProviderConfigurationOptions): Configuration {
+export function providerConfiguration(options: ProviderConfigurationOptions): Configuration {
+  const { audience, keys, adapter, errors, interactionPolicy, docsOrigin } = options;
   const docsPage = docsOrigin === undefined ? undefined : new URL(docsOrigin).origin;
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(acrValuesCheck(interactionPolicy.Check));
   return {
     adapter,
-    clients: [{ ...NATIVE_CLIENT }, ...(docsPage ? [docsClient(docsPage)] : [])],
+    clients: [
+      { ...NATIVE_CLIENT },
+      { ...OPAQUE_NATIVE_CLIENT },
+      apiClient(options.apiClientSecret),
+      ...(options.extraClients ?? []),
+      ...(docsPage ? [docsClient(docsPage)] : []),
+    ],
     jwks: { keys },
     // Signs the interaction and session cookies; a new secret per start only ends browser sessions.
     cookies: { keys: [randomBytes(32).toString('base64url')] },
@@ -98,17 +123,24 @@ export function providerConfiguration({ audience, keys, adapter, errors, interac
       dPoP: { enabled: true },
       // Switching users goes through `prompt=login`; a native app has no use for a logout page.
       rpInitiatedLogout: { enabled: false },
+      // RFC 7662: the API asks about opaque tokens (any confidential client may; a public one about its own only).
+      introspection: {
+        enabled: true,
+        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' || token.clientId === client.clientId,
+      },
+      // RFC 7009: `npm run logout` revokes the app's tokens; an opaque access token then stops working at the API.
+      revocation: { enabled: true, allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId },
       resourceIndicators: {
         enabled: true,
         // No `resource` in the request: the API, as Auth0 does with `audience` (or its tenant's default audience).
         defaultResource: (_ctx, _client, oneOf) => oneOf ?? audience,
         // The token request needs no `resource` again: the one granted at /authorize applies.
         useGrantedResource: () => true,
-        getResourceServerInfo: (_ctx, resource) => {
+        getResourceServerInfo: (_ctx, resource, client) => {
           if (resource !== audience) throw new errors.InvalidTarget(`this server issues tokens for ${audience} only`);
           return {
             scope: API_SCOPES.join(' '),
-            accessTokenFormat: 'jwt',
+            accessTokenFormat: client.clientId === OPAQUE_NATIVE_CLIENT.client_id ? 'opaque' : 'jwt',
             accessTokenTTL: LIFETIMES.AccessToken,
             jwt: { sign: { alg: 'RS256' } },
           };

@@ -16,6 +16,8 @@ const USAGE = `Usage: npm run login -- [options]
                        resource metadata (RFC 9728), which names the issuer and the audience
   --issuer URL         authorization server (default http://127.0.0.1:\${DEV_ISSUER_PORT:-4000})
   --client-id ID       the native app's client id (default notes-native-app)
+  --opaque             ask for an opaque access token (the development server's notes-native-app-opaque
+                       client, as --client-id notes-native-app-opaque): the API introspects it (RFC 7662)
   --audience AUD       the API identifier (default $AUDIENCE, else http://127.0.0.1:3000/)
   --scope "…"          default "${DEFAULT_SCOPE}"
                        (with --api: openid offline_access and the API's scopes_supported)
@@ -44,7 +46,8 @@ async function main(): Promise<void> {
     options: {
       api: { type: 'string' },
       issuer: { type: 'string' },
-      'client-id': { type: 'string', default: 'notes-native-app' },
+      'client-id': { type: 'string' },
+      opaque: { type: 'boolean', default: false },
       audience: { type: 'string' },
       scope: { type: 'string' },
       dpop: { type: 'boolean', default: false },
@@ -72,7 +75,8 @@ async function main(): Promise<void> {
   const maxAge = values['max-age'] === undefined ? undefined : Number(values['max-age']);
   if (maxAge !== undefined && !(Number.isInteger(maxAge) && maxAge >= 0)) throw new Error('--max-age must be a number of seconds');
   readEnvFile();
-  const clientId = values['client-id'];
+  if (values.opaque && values['client-id'] !== undefined) throw new Error('--opaque names the client itself: leave out --client-id');
+  const clientId = values['client-id'] ?? (values.opaque ? 'notes-native-app-opaque' : 'notes-native-app');
   const tokensFile = values['tokens-file'];
 
   let issuer: string;

@@ -9,6 +9,7 @@ import { readCredentials } from './credentials.js';
 import { DpopNonces } from './dpop-nonce.js';
 import { DpopReplayChecker } from './dpop-replay.js';
 import { KeyIdGate } from './key-id-gate.js';
+import { openIntrospection, type Introspection, type IntrospectionSetup } from './introspection/index.js';
 import { observeIssuerRequests } from './issuer-requests.js';
 import type { ProofIdStore } from './proof-id-store.js';
 import { createTokenVerifier, verifierSettings } from './token-verifier.js';
@@ -42,11 +43,15 @@ export interface AuthenticateOptions {
    * than a success, not more.
    */
   answerRefusal?: (error: HttpError, req: Request, res: Response, scheme: Scheme | undefined) => void;
+  /** Opaque tokens (RFC 7662), when `ACCESS_TOKEN_FORMAT` has an issuer issue them: who to ask, the shared cache, metrics. */
+  introspection?: IntrospectionSetup;
 }
 
 export interface Authenticate extends RequestHandler {
   /** The cache of verified tokens (for metrics and tests). */
   readonly cache: VerifiedTokenCache;
+  /** The introspection path for opaque tokens, when configured (its readiness check, its cache). */
+  readonly introspection: Introspection | undefined;
   /** Stops watching the issuers' key sets. */
   close(): void;
 }
@@ -60,6 +65,8 @@ export interface Authenticate extends RequestHandler {
 export function createAuthenticate(config: Config, issuers: readonly string[], options: AuthenticateOptions): Authenticate {
   const verify = createTokenVerifier(verifierSettings(config, issuers));
   const replayChecker = new DpopReplayChecker(options.proofIds, config.DPOP_PROOF_MAX_AGE_SECONDS + config.CLOCK_TOLERANCE_SECONDS);
+  // Opaque tokens: the same checks and errors as JWTs, on the issuer's introspection answer (auth/introspection/).
+  const introspection = openIntrospection(config, issuers, { ...options.introspection, recordProof: (proof) => replayChecker.check(proof) });
   const allowedClients = config.ALLOWED_CLIENT_IDS ? new Set(config.ALLOWED_CLIENT_IDS) : undefined;
   const cache = new VerifiedTokenCache(config.TOKEN_CACHE_SIZE, config.CLOCK_TOLERANCE_SECONDS * 1000);
   const nonces = config.DPOP_NONCE === 'required' ? new DpopNonces({ secret: config.DPOP_NONCE_SECRET }) : undefined;
@@ -168,6 +175,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     let scheme: Scheme;
     let token: string;
     let key: string | undefined;
+    let introspected = false;
     try {
       ({ scheme, token } = readCredentials(req, config.DPOP));
       if (scheme === 'dpop' && nonces) {
@@ -177,7 +185,12 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
         const nonce = nonceOf(req.headers.dpop as string);
         if (nonce !== NOT_READ && !nonces.accepts(nonce)) return refuse(req, res, next, USE_DPOP_NONCE, scheme);
       }
-      if (scheme === 'bearer') {
+      if (introspection?.takes(token)) {
+        introspected = true;
+        const known = scheme === 'bearer' ? introspection.cachedCaller(token) : undefined;
+        if (known instanceof Error) return refuse(req, res, next, known, scheme);
+        if (known) return admit(req, res, known, next);
+      } else if (scheme === 'bearer') {
         key = VerifiedTokenCache.keyOf(token);
         const cached = cache.get(key);
         if (cached && 'refusal' in cached) return refuse(req, res, next, cached.refusal, scheme);
@@ -186,12 +199,13 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     } catch (error) {
       return refuse(req, res, next, error);
     }
-    return verifyCaller(req, scheme, token, key).then(
+    const caller = introspected ? introspection!.callerOf(req, scheme, token) : verifyCaller(req, scheme, token, key);
+    return caller.then(
       (caller) => admit(req, res, caller, next),
       (error: unknown) => refuse(req, res, next, error, scheme),
     );
   };
-  return Object.assign(authenticate, { cache, close: stopWatching });
+  return Object.assign(authenticate, { cache, introspection, close: stopWatching });
 }
 
 /** What nonceOf returns for a proof it cannot read: the nonce check lets it by, for the library to refuse as malformed. */

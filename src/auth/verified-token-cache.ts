@@ -61,7 +61,8 @@ export class VerifiedTokenCache {
   }
 }
 
-function touch<T extends { expiresAtMs: number }>(entries: Map<string, T>, key: string, now: number): T | undefined {
+/** The unexpired entry for `key` in an LRU map (moved to the most recent end), or undefined. */
+export function touch<T extends { expiresAtMs: number }>(entries: Map<string, T>, key: string, now: number): T | undefined {
   const entry = entries.get(key);
   if (!entry) return undefined;
   entries.delete(key);
@@ -71,7 +72,8 @@ function touch<T extends { expiresAtMs: number }>(entries: Map<string, T>, key: 
   return entry;
 }
 
-function put<T>(entries: Map<string, T>, maxEntries: number, key: string, entry: T): void {
+/** Puts `entry` at the most recent end of an LRU map, dropping the least recent one past `maxEntries`. */
+export function put<T>(entries: Map<string, T>, maxEntries: number, key: string, entry: T): void {
   if (maxEntries === 0) return;
   entries.delete(key);
   entries.set(key, entry);

@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import type { ReadinessCheck } from '../health/readiness.js';
+import type { ReadinessCheck } from '../readiness.js';
 import type { NotesStorage } from '../notes/notes.storage.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';

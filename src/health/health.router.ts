@@ -2,7 +2,7 @@ import { Router } from 'express';
 import { ServiceUnavailableError } from '../errors.js';
 import { sendJson } from '../http/json-response.js';
 import { allowOnly } from '../http/routing.js';
-import type { ReadinessCheck } from './readiness.js';
+import type { ReadinessCheck } from '../readiness.js';
 
 /**
  * `/healthz`: the process answers. `/readyz`: it can serve, because every essential dependency answers (`200`,

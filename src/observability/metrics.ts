@@ -50,7 +50,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
   });
   new Gauge({
     name: 'token_cache_entries',
-    help: 'Verified bearer tokens currently cached.',
+    help: 'Verified bearer tokens currently cached (JWTs verified, and introspection answers held by this process).',
     registers: [registry],
     collect() {
       this.set(caches.reduce((sum, cache) => sum + cache.size, 0));

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
-import { readyWithin, type ReadinessCheck } from '../health/readiness.js';
+import { readyWithin, type ReadinessCheck } from '../readiness.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 
 /** What the state kept in Redis did with Redis, for the outage log and the failure metric. */
-export type RedisOperation = 'rate_limit_sync' | 'dpop_replay';
+export type RedisOperation = 'rate_limit_sync' | 'dpop_replay' | 'introspection_cache';
 
 export interface RedisConnectionOptions {
   /** `redis://` or `rediss://` (TLS) URL; its credentials never leave this module. */

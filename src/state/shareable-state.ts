@@ -1,12 +1,14 @@
 import { memoryProofIdStore, type ProofIdStore } from '../auth/proof-id-store.js';
 import type { Config } from '../config.js';
-import type { ReadinessCheck } from '../health/readiness.js';
+import type { ReadinessCheck } from '../readiness.js';
 import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { memoryRateLimitStore, type RateLimitStore } from '../rate-limit/rate-limit-store.js';
 import { connectRedis } from './redis-connection.js';
 import { redisProofIdStore } from './redis-proof-id-store.js';
 import { redisRateLimitStore } from './redis-rate-limit-store.js';
+import type { IntrospectionCache } from '../auth/introspection/index.js';
+import { redisIntrospectionCache } from './redis-introspection-cache.js';
 
 /**
  * The state replicas would share, as they decide what a client may do: rate-limit counts and DPoP proof ids. Shared
@@ -15,6 +17,8 @@ import { redisRateLimitStore } from './redis-rate-limit-store.js';
 export interface ShareableState {
   readonly rateLimits: RateLimitStore;
   readonly proofIds: ProofIdStore;
+  /** Introspection answers shared by the replicas (with Redis); undefined: each process keeps its own. */
+  readonly introspections?: IntrospectionCache | undefined;
   /** `/readyz`'s checks of what the state lives in: `redis`, or none in this process. */
   readonly readiness: readonly ReadinessCheck[];
   /** Settles when the state can be used (Redis's first connection made or given up on); never rejects. */
@@ -47,6 +51,7 @@ export function openShareableState(config: Config, deps: { logger: Logger; metri
   return {
     rateLimits,
     proofIds: redisProofIdStore(redis),
+    introspections: redisIntrospectionCache(redis),
     // Without Redis only DPoP requests are refused (503): bearer requests are served, so the replica stays in the load
     // balancer, degraded, unless every request must be a DPoP request.
     readiness: [{ ...redis.readiness, essential: config.DPOP === 'required' }],

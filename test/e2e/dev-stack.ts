@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import * as jose from 'jose';
+import type { ClientMetadata } from 'oidc-provider';
 import * as client from 'openid-client';
 import { startDevAuthorizationServer, type DevAuthorizationServer } from '../../dev/authorization-server/index.js';
 import { DOCS_CLIENT_ID } from '../../dev/authorization-server/provider-config.js';
@@ -57,7 +58,12 @@ export interface DevStackOptions {
    * the API's origin must be known before the dev server starts.
    */
   docsPage?: boolean;
+  /** More confidential clients at the dev server (the API's own, `notes-api`, is always there). */
+  extraClients?: readonly ClientMetadata[];
 }
+
+/** The secret of the API's client at the dev server in these runs: the same across a restart of the dev server. */
+const API_CLIENT_SECRET = 'dev-stack-api-client-secret';
 
 export async function startDevStack(options: DevStackOptions = {}): Promise<DevStack> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'dev-issuer-'));
@@ -67,11 +73,20 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const docsOrigin = options.docsPage ? frontDoor!.url : undefined;
   const docsEnv: Record<string, string> = options.docsPage ? { DOCS_CLIENT_ID, ALLOWED_CLIENT_IDS: `${CLIENT_ID},${DOCS_CLIENT_ID}` } : {};
   const start = (port: number) =>
-    startDevAuthorizationServer({ port, audience, dataDir, log: (line) => logs.push(line), ...(docsOrigin ? { docsOrigin } : {}) });
+    startDevAuthorizationServer({
+      port,
+      audience,
+      dataDir,
+      log: (line) => logs.push(line),
+      apiClientSecret: API_CLIENT_SECRET,
+      ...(options.extraClients ? { extraClients: options.extraClients } : {}),
+      ...(docsOrigin ? { docsOrigin } : {}),
+    });
   let devServer = await start(0);
   const apis: TestApi[] = [];
   const startAnotherApi = async (overrides: { audience?: string; env?: Record<string, string> } = {}) => {
-    const api = await startApi({ url: devServer.issuer, audience: overrides.audience ?? audience }, { ...API_ENV, ...docsEnv, ...options.apiEnv, ...overrides.env });
+    const issuer = { url: devServer.issuer, audience: overrides.audience ?? audience, introspectionClient: devServer.introspectionClient };
+    const api = await startApi(issuer, { ...API_ENV, ...docsEnv, ...options.apiEnv, ...overrides.env });
     apis.push(api);
     return api;
   };

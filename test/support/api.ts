@@ -57,6 +57,8 @@ export interface TestApi {
 export interface IssuerLike {
   readonly url: string;
   readonly audience: string;
+  /** The development server's client for the API, to introspect its opaque tokens. */
+  readonly introspectionClient?: { clientId: string; clientSecret: string };
 }
 
 export async function startApi(issuer: IssuerLike, env: Record<string, string> = {}, backend: Backend = 'sqlite'): Promise<TestApi> {
@@ -88,6 +90,7 @@ export async function startApi(issuer: IssuerLike, env: Record<string, string> =
     state,
     logger,
     keysProbe: createKeysProbe({ issuers: config.ISSUER_BASE_URL!, jwksUri: config.JWKS_URI, timeoutMs: 2000, cacheMs: 0 }),
+    ...(issuer.introspectionClient ? { introspectionClient: issuer.introspectionClient } : {}),
   });
   await state.connecting;
   const conformance = await loadSpecConformance();

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK, type JWTPayload } from 'jose';
 
 export type SigningAlg = 'RS256' | 'ES256';
@@ -49,8 +49,32 @@ export interface TestIssuer {
   setDown(down: boolean): void;
   /** The `Cache-Control` header of the JWKS response (none when undefined, the default). */
   setJwksCacheControl(value: string | undefined): void;
+  /**
+   * Issues an opaque access token (random, remembered here) with the claims `mint` would sign, which the introspection
+   * endpoint (RFC 7662, `introspection_endpoint` in discovery) answers for; pass a claim as `undefined` to leave it out.
+   */
+  mintOpaque(claims?: Record<string, unknown>): string;
+  /** Makes an opaque token inactive, as revocation at the issuer does. */
+  revoke(token: string): void;
+  /** Calls to the introspection endpoint so far. */
+  readonly introspections: number;
+  /** How the introspection endpoint behaves: `ok` (default), or failing in one of these ways. */
+  setIntrospection(mode: IntrospectionMode): void;
   close(): Promise<void>;
 }
+
+/** `slow` answers after 2 s; `garbage` answers 200 with a body that is not JSON; `refuse-client` 401 invalid_client. */
+export type IntrospectionMode = 'ok' | 'down' | 'slow' | 'garbage' | 'error500' | 'refuse-client';
+
+/** The API's client at the test issuer's introspection endpoint (`client_secret_basic` or `client_secret_post`). */
+export const INTROSPECTION_CLIENT = { id: 'notes-api', secret: 'notes-api-test-secret' } as const;
+
+/** The API settings that make it introspect the test issuer's opaque tokens (beside its JWTs). */
+export const INTROSPECTION_ENV = {
+  ACCESS_TOKEN_FORMAT: 'both',
+  INTROSPECTION_CLIENT_ID: INTROSPECTION_CLIENT.id,
+  INTROSPECTION_CLIENT_SECRET: INTROSPECTION_CLIENT.secret,
+} as const;
 
 export const DEFAULT_AUDIENCE = 'https://notes.example.test/api';
 
@@ -61,6 +85,9 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
   const fetches = { jwks: 0, discovery: 0 };
   let down = false;
   let jwksCacheControl: string | undefined;
+  const opaque = new Map<string, Record<string, unknown>>();
+  let introspections = 0;
+  let introspectionMode: IntrospectionMode = 'ok';
 
   const makeKey = async (alg: SigningAlg): Promise<IssuerKey> => {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
@@ -76,8 +103,32 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
   await rotate('RS256');
   await rotate('ES256');
 
+  const introspect = async (req: http.IncomingMessage, res: http.ServerResponse) => {
+    introspections++;
+    let body = '';
+    for await (const chunk of req) body += chunk;
+    const form = new URLSearchParams(body);
+    const send = (status: number, answer: string) => res.writeHead(status, { 'Content-Type': 'application/json' }).end(answer);
+    if (introspectionMode === 'slow') await new Promise((resolve) => setTimeout(resolve, 2000));
+    if (introspectionMode === 'garbage') return send(200, '<html>not json');
+    if (introspectionMode === 'error500') return send(500, '{"error":"server_error"}');
+    // RFC 6749 §2.3.1: the id and secret are form-encoded before they are joined and base64-encoded.
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const [id, secret] = basic ? Buffer.from(basic, 'base64').toString().split(':').map((part) => decodeURIComponent(part.replace(/\+/g, ' '))) : [];
+    const authenticated =
+      (id === INTROSPECTION_CLIENT.id && secret === INTROSPECTION_CLIENT.secret) ||
+      (form.get('client_id') === INTROSPECTION_CLIENT.id && form.get('client_secret') === INTROSPECTION_CLIENT.secret);
+    if (!authenticated || introspectionMode === 'refuse-client') return send(401, '{"error":"invalid_client"}');
+    const claims = opaque.get(form.get('token') ?? '');
+    return send(200, JSON.stringify(claims ? { active: true, ...claims } : { active: false }));
+  };
+
   const server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    if (path === '/oauth/introspect' && req.method === 'POST') {
+      if (introspectionMode === 'down') return res.destroy();
+      return void introspect(req, res);
+    }
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     };
@@ -90,6 +141,7 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
         jwks_uri: `${url}.well-known/jwks.json`,
         authorization_endpoint: `${url}authorize`,
         token_endpoint: `${url}oauth/token`,
+        introspection_endpoint: `${url}oauth/introspect`,
         response_types_supported: ['code'],
         subject_types_supported: ['public'],
         id_token_signing_alg_values_supported: ['RS256', 'ES256'],
@@ -105,12 +157,10 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 
-  const mint = async (claims: Record<string, unknown> = {}, mintOptions: MintOptions = {}): Promise<string> => {
-    const alg = mintOptions.alg ?? 'RS256';
-    const key = mintOptions.kid ? published.find((k) => k.kid === mintOptions.kid) : current.get(alg);
-    if (!key) throw new Error(`no key ${mintOptions.kid ?? alg}`);
+  /** The claims `mint` signs: a user token for alice with every notes scope, valid for 10 minutes. */
+  const claimsOf = (claims: Record<string, unknown>): JWTPayload => {
     const now = Math.floor(Date.now() / 1000);
-    const payload: JWTPayload = Object.fromEntries(
+    return Object.fromEntries(
       Object.entries({
         iss: url,
         aud: audience,
@@ -123,7 +173,13 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
         ...claims,
       }).filter(([, value]) => value !== undefined),
     );
-    return new SignJWT(payload)
+  };
+
+  const mint = async (claims: Record<string, unknown> = {}, mintOptions: MintOptions = {}): Promise<string> => {
+    const alg = mintOptions.alg ?? 'RS256';
+    const key = mintOptions.kid ? published.find((k) => k.kid === mintOptions.kid) : current.get(alg);
+    if (!key) throw new Error(`no key ${mintOptions.kid ?? alg}`);
+    return new SignJWT(claimsOf(claims))
       .setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'at+jwt', ...mintOptions.header })
       .sign(mintOptions.privateKey ?? key.privateKey);
   };
@@ -160,6 +216,21 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
     },
     setJwksCacheControl(value: string | undefined) {
       jwksCacheControl = value;
+    },
+    mintOpaque(claims: Record<string, unknown> = {}) {
+      const token = randomBytes(32).toString('base64url');
+      const payload = claimsOf(claims);
+      opaque.set(token, { token_type: payload.cnf === undefined ? 'Bearer' : 'DPoP', ...payload });
+      return token;
+    },
+    revoke(token: string) {
+      opaque.delete(token);
+    },
+    get introspections() {
+      return introspections;
+    },
+    setIntrospection(mode: IntrospectionMode) {
+      introspectionMode = mode;
     },
     close: () =>
       new Promise<void>((resolve) => {

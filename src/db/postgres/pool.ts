@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import pg from 'pg';
 import { StorageUnavailableError } from '../../errors.js';
-import { readyWithin, type ReadinessCheck } from '../../health/readiness.js';
+import { readyWithin, type ReadinessCheck } from '../../readiness.js';
 
 export interface PoolSettings {
   url: string;

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import type { ReadinessCheck } from '../../health/readiness.js';
+import type { ReadinessCheck } from '../../readiness.js';
 import { migrations } from './migrations.js';
 
 export type Db = Database.Database;

@@ -1,3 +1,5 @@
+// First of all: tracing, when configured, must patch http, pg and ioredis before anything below loads them.
+import { tracing } from './observability/tracing/start.js';
 import { createApp } from './app.js';
 import { createKeysProbe } from './auth/issuer-probe.js';
 import { ConfigError, loadConfig, loadDotEnv, type Config } from './config.js';
@@ -71,6 +73,7 @@ async function storageOrExit(config: Config, logger: Logger, metrics: Metrics): 
 const config = configOrExit();
 limitHeapGrowth(config.HEAP_GROWING_PERCENT);
 const logger = createLogger(config.LOG_LEVEL, undefined, config.NODE_ENV === 'development');
+tracing.logTo(logger);
 const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
@@ -111,6 +114,7 @@ shutDownGracefully({
   cleanup: async () => {
     await app.close();
     await storage.close();
+    await tracing.shutdown();
     void devIssuer?.close();
   },
 });

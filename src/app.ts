@@ -26,7 +26,7 @@ import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
 import type { ShareableState } from './state/shareable-state.js';
 import type { ProvidedIntrospectionClient } from './auth/introspection/index.js';
-import { observeIntrospections } from './observability/introspection-metrics.js';
+import { observeIntrospections } from './auth/introspection/introspection-metrics.js';
 
 export interface AppDeps {
   config: Config;

@@ -1,3 +1,5 @@
+// First of all: tracing, when configured, must patch http, pg and ioredis before anything below loads them.
+import { tracing } from './observability/tracing/start.js';
 import { createApp } from './app.js';
 import { createKeysProbe } from './auth/issuer-probe.js';
 import type { ProvidedIntrospectionClient } from './auth/introspection/index.js';
@@ -7,7 +9,7 @@ import { limitHeapGrowth } from './heap-growth.js';
 import { startMetricsServer } from './http/metrics-server.js';
 import { startServer, type RunningServer } from './http/server.js';
 import { shutDownGracefully } from './http/shutdown.js';
-import { observeIssuerFetches } from './observability/issuer-fetch-metrics.js';
+import { observeIssuerFetches } from './auth/issuer-fetch-metrics.js';
 import { createLogger, type Logger } from './observability/logger.js';
 import { createMetrics, type Metrics } from './observability/metrics.js';
 import { openShareableState } from './state/shareable-state.js';
@@ -76,6 +78,7 @@ async function storageOrExit(config: Config, logger: Logger, metrics: Metrics): 
 const config = configOrExit();
 limitHeapGrowth(config.HEAP_GROWING_PERCENT);
 const logger = createLogger(config.LOG_LEVEL, undefined, config.NODE_ENV === 'development');
+tracing.logTo(logger);
 const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
@@ -129,6 +132,7 @@ shutDownGracefully({
     await app.close();
     await state.close();
     await storage.close();
+    await tracing.shutdown();
     void devIssuer?.close();
   },
 });

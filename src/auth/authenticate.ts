@@ -2,6 +2,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { decodeJwt, decodeProtectedHeader, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
 import type { Config } from '../config.js';
 import { ForbiddenError, ServiceUnavailableError, type HttpError } from '../errors.js';
+import { describeCurrentSpan, inSpan, spanNow } from '../observability/tracing/spans.js';
 import { AuthError, InvalidTokenError, UnknownKeyError, USE_DPOP_NONCE } from './auth-errors.js';
 import { callerFromClaims, setCaller, type Caller } from './caller.js';
 import type { Scheme } from './challenge.js';
@@ -115,6 +116,8 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     }
     // The signature held, so the header's kid and alg are the issuer's own.
     if (named) gate.settled(claims.iss, named.kid, named.alg, 'verified');
+    // Only now, and only these: before the signature holds the header is anyone's text.
+    if (named) describeCurrentSpan({ 'auth.token.kid': String(named.kid), 'auth.token.alg': String(named.alg) });
     if (scheme === 'dpop') {
       // The library checked the proof's signature, htm, htu, iat, ath and key binding; replays are ours to catch.
       await replayChecker.check(req.headers.dpop as string);
@@ -193,13 +196,17 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
       } else if (scheme === 'bearer') {
         key = VerifiedTokenCache.keyOf(token);
         const cached = cache.get(key);
+        if (cached) spanNow(VERIFY_SPAN, { 'auth.scheme': scheme, 'auth.token.cache': 'refusal' in cached ? 'hit-refused' : 'hit' });
         if (cached && 'refusal' in cached) return refuse(req, res, next, cached.refusal, scheme);
         if (cached) return admit(req, res, cached.caller, next);
       }
     } catch (error) {
       return refuse(req, res, next, error);
     }
-    const caller = introspected ? introspection!.callerOf(req, scheme, token) : verifyCaller(req, scheme, token, key);
+    const cacheUse = introspected ? 'introspection' : key === undefined ? 'none' : 'miss'; // DPoP requests are never cached
+    const caller = inSpan(VERIFY_SPAN, { 'auth.scheme': scheme, 'auth.token.cache': cacheUse }, () =>
+      introspected ? introspection!.callerOf(req, scheme, token) : verifyCaller(req, scheme, token, key),
+    );
     return caller.then(
       (caller) => admit(req, res, caller, next),
       (error: unknown) => refuse(req, res, next, error, scheme),
@@ -207,6 +214,9 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
   };
   return Object.assign(authenticate, { cache, introspection, close: stopWatching });
 }
+
+/** The span of a token's verification: its scheme, the cache's answer, the key id once the signature held; never a claim. */
+const VERIFY_SPAN = 'verify access token';
 
 /** What nonceOf returns for a proof it cannot read: the nonce check lets it by, for the library to refuse as malformed. */
 const NOT_READ: unique symbol = Symbol('not read');

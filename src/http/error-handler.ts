@@ -12,6 +12,7 @@ import type { Logger } from '../observability/logger.js';
 import type { Metrics } from '../observability/metrics.js';
 import { JSON_BODY_LIMIT_BYTES, JSON_MEDIA_TYPES } from './json-body.js';
 import { noteRefusal } from './request-logging.js';
+import { recordProblem } from '../observability/tracing/spans.js';
 import { plainHttpError, sendProblem } from './problem.js';
 
 export interface ProblemResponderOptions {
@@ -47,6 +48,7 @@ export function createProblemResponder(options: ProblemResponderOptions): Proble
   };
   return (err, req, res, scheme) => {
     const error = toHttpError(err);
+    recordProblem(error.status, error.type);
     if (error.status >= 500) {
       logger.error({ err, request_id: (req as { id?: unknown }).id, method: req.method, path: req.path, status: error.status }, 'request failed');
     } else if (error instanceof AuthError) {

@@ -1,4 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { traceFields } from './tracing/log-fields.js';
+import { tracingIsOn } from './tracing/spans.js';
 
 export type { Logger };
 
@@ -9,6 +11,8 @@ export type { Logger };
 export function createLogger(level: string, destination?: DestinationStream, pretty = false): Logger {
   const options = {
     level,
+    // While tracing, each line written inside a request carries its trace_id and span_id.
+    ...(tracingIsOn() ? { mixin: traceFields } : {}),
     redact: {
       paths: [
         'req.headers.authorization',

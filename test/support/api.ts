@@ -11,7 +11,7 @@ import { openStorage } from '../../src/db/open-storage.js';
 import { startServer } from '../../src/http/server.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createMetrics, type Metrics } from '../../src/observability/metrics.js';
-import { observeIssuerFetches } from '../../src/observability/issuer-fetch-metrics.js';
+import { observeIssuerFetches } from '../../src/auth/issuer-fetch-metrics.js';
 import { openShareableState } from '../../src/state/shareable-state.js';
 import { captureLog } from './log-capture.js';
 import { createTestSchema, type TestSchema } from './postgres.js';

@@ -30,6 +30,8 @@ export interface TestIssuer {
   readonly audience: string;
   /** How many times the JWKS and the discovery document were fetched. */
   readonly fetches: { jwks: number; discovery: number };
+  /** Every request it received: its path and headers (e.g. the `traceparent` an API sent). */
+  readonly received: { path: string; headers: http.IncomingHttpHeaders }[];
   /**
    * Signs an access token. Claims default to a user token for alice with every notes scope;
    * pass a claim as `undefined` to leave it out.
@@ -83,6 +85,7 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
   const published: IssuerKey[] = [];
   const current = new Map<SigningAlg, IssuerKey>();
   const fetches = { jwks: 0, discovery: 0 };
+  const received: { path: string; headers: http.IncomingHttpHeaders }[] = [];
   let down = false;
   let jwksCacheControl: string | undefined;
   const opaque = new Map<string, Record<string, unknown>>();
@@ -132,6 +135,7 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
     const send = (status: number, body: unknown) => {
       res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify(body));
     };
+    received.push({ path, headers: req.headers });
     if (path === '/.well-known/openid-configuration') fetches.discovery++;
     if (path === '/.well-known/jwks.json') fetches.jwks++;
     if (down) return send(503, { error: 'temporarily_unavailable' });
@@ -196,6 +200,7 @@ export async function startTestIssuer(options: { audience?: string } = {}): Prom
     url,
     audience,
     fetches,
+    received,
     mint,
     signRaw,
     rotate,

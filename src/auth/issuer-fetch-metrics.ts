@@ -1,5 +1,5 @@
-import { observeIssuerRequests } from '../auth/issuer-requests.js';
-import type { Metrics } from './metrics.js';
+import { observeIssuerRequests } from './issuer-requests.js';
+import type { Metrics } from '../observability/metrics.js';
 
 /** Counts requests to the authorization servers in `issuer_fetches_total`; returns a function that stops counting. */
 export function observeIssuerFetches(metrics: Metrics, issuerUrls: readonly string[]): () => void {

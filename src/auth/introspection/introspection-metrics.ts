@@ -1,6 +1,6 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
-import type { IntrospectionOutcome } from '../auth/introspection/index.js';
-import type { Logger } from './logger.js';
+import type { IntrospectionOutcome } from './index.js';
+import type { Logger } from '../../observability/logger.js';
 
 /**
  * What the API makes of each introspection (RFC 7662): `introspections_total{outcome}` (`active`, `inactive`, `error`)

@@ -1,0 +1,75 @@
+import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+
+/**
+ * The API's own spans, for what the instrumentations cannot see: token verification, the rate-limit decision, the
+ * problem a request was answered with. Each helper does nothing at all while tracing is off (no span object, not
+ * even a no-op one), so the request path costs the same as without tracing.
+ */
+
+let on = false;
+const tracer = trace.getTracer('notes-api');
+
+/** Called once the SDK is started (start.ts). */
+export function markTracingOn(): void {
+  on = true;
+}
+
+/** Whether the SDK was started in this process. */
+export function tracingIsOn(): boolean {
+  return on;
+}
+
+/**
+ * Runs `work` inside a child span of the current one (so what it calls, e.g. a key-set fetch, nests under it), and
+ * ends the span as its promise settles. A rejection with a 4xx `status` (a refusal) leaves the span's status unset,
+ * as the HTTP conventions do for client errors; anything else marks it an error, named by its problem type.
+ *
+ * @example
+ * const caller = await inSpan('verify access token', { 'auth.token.cache': 'miss' }, () => verify(req));
+ */
+export function inSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
+  if (!on) return work();
+  return tracer.startActiveSpan(name, { attributes }, (span) =>
+    work().then(
+      (value) => {
+        span.end();
+        return value;
+      },
+      (error: unknown) => {
+        markFailure(span, error);
+        span.end();
+        throw error;
+      },
+    ),
+  );
+}
+
+/** A span for a decision taken in the moment (a cache lookup, a rate-limit count): started and ended at once. */
+export function spanNow(name: string, attributes: Attributes): void {
+  if (on) tracer.startSpan(name, { attributes }).end();
+}
+
+/** Adds attributes to the current span (inside `inSpan`: that span). */
+export function describeCurrentSpan(attributes: Attributes): void {
+  if (on) trace.getActiveSpan()?.setAttributes(attributes);
+}
+
+/**
+ * Records on the request's span the problem it is answered with (`problem.type`, the RFC 9457 type URI). A 5xx also
+ * marks the span an error (the HTTP instrumentation does as well, from the status); a 4xx does not.
+ */
+export function recordProblem(status: number, type: string): void {
+  if (!on) return;
+  const span = trace.getActiveSpan();
+  if (!span) return;
+  span.setAttribute('problem.type', type);
+  if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR, message: type });
+}
+
+function markFailure(span: Span, error: unknown): void {
+  const { status, type } = (error ?? {}) as { status?: unknown; type?: unknown };
+  if (typeof type === 'string') span.setAttribute('problem.type', type);
+  if (typeof status === 'number' && status < 500) return;
+  span.setStatus({ code: SpanStatusCode.ERROR, message: typeof type === 'string' ? type : (error as Error)?.name });
+  span.setAttribute('error.type', (error as Error)?.name ?? 'Error');
+}

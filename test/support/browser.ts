@@ -5,11 +5,11 @@
  * once, whatever the number of test files asking at the same time (`npm test`'s preflight asks first); elsewhere the
  * set-up fails, pointing at the preflight's commands. Never a skip: a browser test that cannot run is a failure.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { aptInstallCommand, canInstallWithApt, installWithApt } from './apt-install.js';
 import { SEE_PREFLIGHT } from './service-recipes.js';
 
 /** The flags every launch gets: no sandbox (containers run as root), no GPU, and no traffic of the browser's own. */
@@ -33,10 +33,7 @@ const CANDIDATES = [
   '/Applications/Google Chrome.app/Contents/MacOS/Google Chrome',
   '/Applications/Chromium.app/Contents/MacOS/Chromium',
 ];
-const INSTALL_COMMAND = 'apt-get update && apt-get install -y chromium';
-/** Held while one process installs Chromium; the others wait for it to go. */
-const LOCK_FILE = path.join(os.tmpdir(), 'notes-api-chromium-install.lock');
-const INSTALL_TIMEOUT_MS = 10 * 60_000;
+const INSTALL_COMMAND = aptInstallCommand(['chromium']);
 
 const isExecutable = (file: string) => {
   try {
@@ -57,44 +54,7 @@ export function findChromium(env: NodeJS.ProcessEnv = process.env): string | und
 }
 
 /** Whether this process may install Debian's chromium itself: root, with apt-get (a CI container, this project's machines). */
-export const canInstallChromium = () => process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v apt-get'], { stdio: 'ignore' }).status === 0;
-
-function sleepSync(ms: number): void {
-  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-}
-
-/** Installs Debian's chromium unless another process is at it, in which case waits for that one to finish. */
-function installChromium(): void {
-  const deadline = Date.now() + INSTALL_TIMEOUT_MS;
-  for (;;) {
-    let lock: number | undefined;
-    try {
-      lock = fs.openSync(LOCK_FILE, 'wx');
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock older than an install may take was left by a process that died: take it over.
-      const age = Date.now() - (fs.statSync(LOCK_FILE, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
-      if (age > INSTALL_TIMEOUT_MS) fs.rmSync(LOCK_FILE, { force: true });
-      if (Date.now() > deadline) throw new Error(`waited ${INSTALL_TIMEOUT_MS / 60_000} min for another process to install Chromium (${LOCK_FILE})`, { cause: error });
-      sleepSync(500);
-      if (findChromium()) return;
-      continue;
-    }
-    try {
-      if (findChromium()) return;
-      console.warn(`No Chromium or Chrome found: installing Debian's chromium for the browser tests (${INSTALL_COMMAND})`);
-      execFileSync('sh', ['-c', INSTALL_COMMAND], {
-        stdio: ['ignore', 'inherit', 'inherit'],
-        timeout: INSTALL_TIMEOUT_MS,
-        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      });
-      return;
-    } finally {
-      fs.closeSync(lock);
-      fs.rmSync(LOCK_FILE, { force: true });
-    }
-  }
-}
+export const canInstallChromium = canInstallWithApt;
 
 /**
  * The browser's executable: found, or installed when this process may (root with apt-get), or an error that says
@@ -104,7 +64,7 @@ export function chromiumExecutable(): string {
   const found = findChromium();
   if (found) return found;
   if (canInstallChromium()) {
-    installChromium();
+    installWithApt({ packages: ['chromium'], installed: () => findChromium() !== undefined, why: 'No Chromium or Chrome found for the browser tests' });
     const installed = findChromium();
     if (installed) return installed;
     throw new Error(`\`${INSTALL_COMMAND}\` ran, and still no browser is found at ${CANDIDATES.join(', ')}`);

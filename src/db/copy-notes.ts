@@ -4,7 +4,7 @@ import { noteJson } from '../notes/note-json.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { columnsFromJson } from './postgres/note-columns.js';
-import { createPool } from './postgres/pool.js';
+import { connectPool } from './postgres/pool.js';
 
 /** A bad argument or a source/target that cannot be used: the command prints the message and exits 1. */
 export class CopyError extends Error {
@@ -57,16 +57,21 @@ export async function copyNotes(options: { from: string; to: string }): Promise<
   const to = redactDatabaseUrl(target.url);
 
   const sqlite = new Database(source.path, { readonly: true, fileMustExist: true });
-  const pool = createPool({ url: target.url, size: 1, connectTimeoutMs: 10_000, statementTimeoutMs: 300_000 });
+  const hasNotes = sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'`).get();
+  if (!hasNotes) {
+    sqlite.close();
+    throw new CopyError(`--from: ${source.path} holds no notes table (is it this API's database?)`);
+  }
+  const cannotOpen = (error: unknown) => new CopyError(`--to: cannot open PostgreSQL at ${to}: ${(error as Error).message}`, { cause: error });
+  const pool = await connectPool({ url: target.url, size: 1, connectTimeoutMs: 10_000, statementTimeoutMs: 300_000 }).catch((error: unknown) => {
+    sqlite.close();
+    throw cannotOpen(error);
+  });
   pool.on('error', () => {});
   try {
-    const hasNotes = sqlite.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'`).get();
-    if (!hasNotes) throw new CopyError(`--from: ${source.path} holds no notes table (is it this API's database?)`);
-    try {
-      await migrate(pool);
-    } catch (error) {
-      throw new CopyError(`--to: cannot open PostgreSQL at ${to}: ${(error as Error).message}`, { cause: error });
-    }
+    await migrate(pool).catch((error: unknown) => {
+      throw cannotOpen(error);
+    });
     const client = await pool.connect();
     let copied = 0;
     let seen = 0;

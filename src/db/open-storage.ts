@@ -6,7 +6,7 @@ import type { Metrics } from '../observability/metrics.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../database-url.js';
 import { migrate } from './postgres/migrate.js';
 import { postgresNotesStorage } from './postgres/notes.storage.js';
-import { createPool, postgresCheck } from './postgres/pool.js';
+import { connectPool, postgresCheck } from './postgres/pool.js';
 import { boundedStatements, findStatementBound, type StatementBound } from './postgres/statements.js';
 import { openDatabase, sqliteCheck } from './sqlite/open.js';
 import { sqliteNotesStorage } from './sqlite/notes.storage.js';
@@ -44,12 +44,14 @@ export async function openStorage(config: StorageSettings, deps: { logger: Logge
   }
 
   const where = redactDatabaseUrl(target.url);
-  const pool = createPool({
+  const pool = await connectPool({
     url: target.url,
     size: config.DATABASE_POOL_SIZE,
     connectTimeoutMs: config.DATABASE_CONNECT_TIMEOUT_MS,
     statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
     caFile: config.DATABASE_CA_FILE,
+  }).catch((error: unknown) => {
+    throw new Error(`Cannot open PostgreSQL at ${where}: ${(error as Error).message}`, { cause: error });
   });
   // An idle connection the server drops (a restart, a failover) is reported here; unheard, it would crash the
   // process. The pool has already discarded it and opens a new one when needed.
@@ -82,3 +84,4 @@ export async function openStorage(config: StorageSettings, deps: { logger: Logge
     close: () => pool.end(),
   };
 }
+

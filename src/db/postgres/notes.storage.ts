@@ -21,7 +21,7 @@ const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title =
  * A database that cannot be reached, or does not answer in time, rejects with `StorageUnavailableError`.
  *
  * @example
- * const notes = postgresNotesStorage(createPool(settings), metrics.dbQueryDuration);
+ * const notes = postgresNotesStorage(boundedStatements(pool, bound, timeoutMs), metrics.dbQueryDuration);
  */
 export function postgresNotesStorage(statements: Statements, duration?: Histogram<'operation'>): NotesStorage {
   const query = async <R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> => {

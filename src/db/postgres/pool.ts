@@ -15,20 +15,42 @@ export interface PoolSettings {
 /**
  * The process's one pool of PostgreSQL connections (node-postgres). Every wait is bounded: opening a connection or
  * waiting for a free one (`connectionTimeoutMillis`), and the answer on the client (`query_timeout`, a second after
- * the statement timeout, for a server that stopped answering altogether). The statement timeout on the server is not
- * a startup parameter, which transaction poolers refuse (PgBouncer: `unsupported startup parameter`): see
- * statements.ts. Only startup parameters every pooler passes on are sent (`application_name`).
+ * the statement timeout, for a server that stopped answering altogether). With `timeoutOnConnect`, every connection
+ * also starts with the statement timeout on the server (a startup parameter: one round trip per statement, as a
+ * direct connection allows); transaction poolers refuse that parameter (`refusesStartupParameter`), and without it
+ * statements are bounded as statements.ts says. Otherwise only startup parameters every pooler passes on are sent
+ * (`application_name`).
  */
-export function createPool(settings: PoolSettings): pg.Pool {
+function createPool(settings: PoolSettings & { timeoutOnConnect: boolean }): pg.Pool {
   return new pg.Pool({
     connectionString: withCaFile(settings.url, settings.caFile),
     max: settings.size,
     connectionTimeoutMillis: settings.connectTimeoutMs,
+    ...(settings.timeoutOnConnect ? { statement_timeout: settings.statementTimeoutMs } : {}),
     query_timeout: settings.statementTimeoutMs + 1000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     application_name: 'notes-api',
   });
+}
+
+/**
+ * The pool, its connections starting with the statement timeout when the server takes it as a startup parameter
+ * (PostgreSQL itself: each statement is then one round trip, bounded on the server). A transaction pooler refuses
+ * that parameter at the first connection: the pool is then opened without it, and statements are bounded as
+ * statements.ts says. Any other failure to connect rejects; settings that cannot work throw.
+ */
+export function connectPool(settings: PoolSettings): Promise<pg.Pool> {
+  // Settings that cannot work (an unreadable CA file) throw here, at once, before any connection is tried.
+  const direct = createPool({ ...settings, timeoutOnConnect: true });
+  return direct.query('SELECT 1').then(
+    () => direct,
+    async (error: unknown) => {
+      await direct.end().catch(() => {});
+      if (!refusesStartupParameter(error)) throw error;
+      return createPool({ ...settings, timeoutOnConnect: false });
+    },
+  );
 }
 
 // node-postgres lets the connection string's TLS settings override the `ssl` option, so the CA file goes into the
@@ -44,6 +66,11 @@ function withCaFile(url: string, caFile: string | undefined): string {
   parsed.searchParams.set('sslrootcert', caFile);
   if (!parsed.searchParams.has('sslmode')) parsed.searchParams.set('sslmode', 'verify-full');
   return parsed.toString();
+}
+
+/** Whether a connection failed because a transaction pooler refuses a startup parameter (PgBouncer's wording). */
+export function refusesStartupParameter(error: unknown): boolean {
+  return /unsupported startup parameter/i.test((error as Error | null)?.message ?? '');
 }
 
 /**

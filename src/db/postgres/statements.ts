@@ -13,8 +13,8 @@ export type StatementBound =
   | { readonly by: 'transaction'; readonly serverMs: number };
 
 /**
- * Finds out whether the server already bounds this role's statements (`ALTER ROLE … SET statement_timeout`, or the
- * database's or server's setting) within `configuredMs`. Asked through the pool, so through a pooler it is what each
+ * Finds out whether the server already bounds this role's statements (the startup parameter `connectPool` offers,
+ * `ALTER ROLE … SET statement_timeout`, or the database's or server's setting) within `configuredMs`. Asked through the pool, so through a pooler it is what each
  * server connection starts with: nothing a session sets survives transaction pooling, so nothing here sets one.
  */
 export async function findStatementBound(pool: pg.Pool, configuredMs: number): Promise<StatementBound> {
@@ -26,8 +26,8 @@ export async function findStatementBound(pool: pg.Pool, configuredMs: number): P
 
 /**
  * The statements the storage runs, each bounded on the server by `timeoutMs` in a way that survives a transaction
- * pooler (PgBouncer in transaction mode, Supavisor, RDS Proxy): never a startup parameter a pooler refuses, never a
- * session `SET`, never a named prepared statement (it belongs to one server connection, and a transaction pooler hands
+ * pooler (PgBouncer in transaction mode, Supavisor, RDS Proxy): the startup parameter only where the server took it
+ * (`connectPool`), never a session `SET`, never a named prepared statement (it belongs to one server connection, and a transaction pooler hands
  * each transaction to whichever is free).
  *
  * When the server bounds statements itself (`bound.by === 'server'`), a statement is one round trip, as before. Else

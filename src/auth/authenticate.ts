@@ -190,7 +190,8 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
       }
       if (introspection?.takes(token)) {
         introspected = true;
-        const known = scheme === 'bearer' ? introspection.cachedCaller(token) : undefined;
+        key = VerifiedTokenCache.keyOf(token);
+        const known = scheme === 'bearer' ? introspection.cachedCaller(key) : undefined;
         if (known instanceof Error) return refuse(req, res, next, known, scheme);
         if (known) return admit(req, res, known, next);
       } else if (scheme === 'bearer') {
@@ -205,7 +206,7 @@ export function createAuthenticate(config: Config, issuers: readonly string[], o
     }
     const cacheUse = introspected ? 'introspection' : key === undefined ? 'none' : 'miss'; // DPoP requests are never cached
     const caller = inSpan(VERIFY_SPAN, { 'auth.scheme': scheme, 'auth.token.cache': cacheUse }, () =>
-      introspected ? introspection!.callerOf(req, scheme, token) : verifyCaller(req, scheme, token, key),
+      introspected ? introspection!.callerOf(req, scheme, token, key!) : verifyCaller(req, scheme, token, key),
     );
     return caller.then(
       (caller) => admit(req, res, caller, next),

@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import type { Request } from 'express';
 import { calculateJwkThumbprint, EmbeddedJWK, jwtVerify, type JWK } from 'jose';
 import type { AuthError } from '../auth-errors.js';
@@ -14,16 +13,16 @@ export interface ProofSettings {
 /**
  * Checks the DPoP proof of a request whose introspected token is bound to `jkt` (RFC 9449 §4.3, §7.1): signed by the
  * key in its header (jose verifies), `typ` `dpop+jwt`, an asymmetric algorithm, `htm`/`htu` this request, `iat`
- * recent, a `jti`, `ath` the token's hash, and the key's thumbprint `jkt`. For JWTs the token library makes these
- * checks; an opaque token never reaches it. Resolves, or rejects with the JWT path's error for the same failure.
- * Replays are the caller's to catch, as for JWTs.
+ * recent, a `jti`, `ath` the token's hash (`tokenHash`: its SHA-256, as `VerifiedTokenCache.keyOf` makes it), and the
+ * key's thumbprint `jkt`. For JWTs the token library makes these checks; an opaque token never reaches it. Resolves,
+ * or rejects with the JWT path's error for the same failure. Replays are the caller's to catch, as for JWTs.
  */
-export async function checkDpopProof(req: Request, token: string, jkt: string, settings: ProofSettings): Promise<void> {
-  const failure = await proofFailure(req, token, jkt, settings);
+export async function checkDpopProof(req: Request, tokenHash: string, jkt: string, settings: ProofSettings): Promise<void> {
+  const failure = await proofFailure(req, tokenHash, jkt, settings);
   if (failure) throw failure;
 }
 
-async function proofFailure(req: Request, token: string, jkt: string, settings: ProofSettings): Promise<AuthError | undefined> {
+async function proofFailure(req: Request, tokenHash: string, jkt: string, settings: ProofSettings): Promise<AuthError | undefined> {
   const proof = req.headers.dpop as string;
   if (proof.includes(',')) return sameAsForJwt('Multiple DPoP proofs are not allowed', 'invalid_dpop_proof');
   let claims: Record<string, unknown>, jwk: JWK;
@@ -43,7 +42,7 @@ async function proofFailure(req: Request, token: string, jkt: string, settings: 
     (typeof htm !== 'string' || htm.toUpperCase() !== req.method ? 'DPoP Proof htm mismatch' : undefined) ??
     (typeof htu !== 'string' || !sameUrl(htu, `${req.protocol}://${req.host}${req.originalUrl}`) ? 'DPoP Proof htu mismatch' : undefined) ??
     (typeof jti !== 'string' || jti === '' ? 'Missing "jti" in DPoP proof' : undefined) ??
-    (ath !== hash('sha256', token, 'base64url') ? 'DPoP Proof "ath" mismatch' : undefined);
+    (ath !== tokenHash ? 'DPoP Proof "ath" mismatch' : undefined);
   if (proofFailed) return sameAsForJwt(proofFailed, 'invalid_dpop_proof');
   if ((await calculateJwkThumbprint(jwk)) !== jkt) return sameAsForJwt('JWT Access Token confirmation mismatch');
   return undefined;

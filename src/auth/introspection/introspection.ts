@@ -1,4 +1,3 @@
-import { hash } from 'node:crypto';
 import type { Request } from 'express';
 import { decodeJwt } from 'jose';
 import type { DpopMode, Scheme } from '../challenge.js';
@@ -39,10 +38,16 @@ export interface IntrospectionOptions {
 export interface Introspection {
   /** Whether this token is one to introspect (not a JWT of an issuer that signs them). */
   takes(token: string): boolean;
-  /** The caller of a bearer token whose answer this process holds (or its refusal), without waiting; else undefined. */
-  cachedCaller(token: string): Caller | Error | undefined;
-  /** The caller of the request's token, asking the issuer when no answer is held; rejects with the refusal or a 503. */
-  callerOf(req: Request, scheme: Scheme, token: string): Promise<Caller>;
+  /**
+   * The caller of a bearer token whose answer this process holds (or its refusal), without waiting; else undefined.
+   * `tokenHash` is `VerifiedTokenCache.keyOf(token)`: answers are kept by it, never by the token.
+   */
+  cachedCaller(tokenHash: string): Caller | Error | undefined;
+  /**
+   * The caller of the request's token, asking the issuer when no answer is held; rejects with the refusal or a 503.
+   * `tokenHash` as for `cachedCaller` (it is also what a DPoP proof's `ath` must be).
+   */
+  callerOf(req: Request, scheme: Scheme, token: string, tokenHash: string): Promise<Caller>;
   /** `/readyz`'s `introspection` check: the endpoint is not failing (its breaker is closed). Not essential. */
   readonly readiness: readonly ReadinessCheck[];
   /** Answers held in this process (for the memory bound). */
@@ -130,8 +135,8 @@ export function createIntrospection(options: IntrospectionOptions): Introspectio
 
   return {
     takes: options.takes,
-    cachedCaller(token) {
-      const entry = local.peek(keyOf(token));
+    cachedCaller(tokenHash) {
+      const entry = local.peek(tokenHash);
       if (!entry) return undefined;
       try {
         return callerFor(verdictOf(entry), 'bearer');
@@ -139,13 +144,13 @@ export function createIntrospection(options: IntrospectionOptions): Introspectio
         return refusal as Error;
       }
     },
-    async callerOf(req, scheme, token) {
-      const verdict = verdictOf(await answerFor(token, keyOf(token)));
+    async callerOf(req, scheme, token, tokenHash) {
+      const verdict = verdictOf(await answerFor(token, tokenHash));
       const caller = callerFor(verdict, scheme);
       if (scheme === 'bearer') return caller;
       const jkt = 'jkt' in verdict ? verdict.jkt : undefined;
       if (jkt === undefined) throw sameAsForJwt('JWT Access Token has no jkt confirmation claim');
-      await checkDpopProof(req, token, jkt, { maxAgeSeconds: options.dpopProofMaxAgeSeconds, clockToleranceSeconds: options.clockToleranceSeconds });
+      await checkDpopProof(req, tokenHash, jkt, { maxAgeSeconds: options.dpopProofMaxAgeSeconds, clockToleranceSeconds: options.clockToleranceSeconds });
       await options.recordProof(req.headers.dpop as string);
       return { ...caller, scheme: 'dpop' };
     },
@@ -157,8 +162,6 @@ export function createIntrospection(options: IntrospectionOptions): Introspectio
 }
 
 const BOUND_TOKEN_AS_BEARER = sameAsForJwt('DPoP-bound token requires the DPoP authentication scheme, not Bearer.');
-
-const keyOf = (token: string): string => hash('sha256', token, 'base64url');
 
 /** Until when an answer may be reused: never past `exp` (nor before `nbf`, which would change the verdict). */
 function reuseUntil(claims: IntrospectionClaims | null, cacheSeconds: number, now: number): number {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Express } from 'express';
+import type { Note } from '../../src/notes/note-json.js';
 
 /** What every note in the bench looks like, in the comparison servers and when seeding our API. */
 export const NOTE_TITLE = 'Bench note';
@@ -10,13 +11,6 @@ export const PAGE_SIZE = 20;
 
 const SCOPE = 'read:notes write:notes delete:notes';
 
-export interface Note {
-  id: string;
-  title: string;
-  body: string;
-  created_at: string;
-  updated_at: string;
-}
 
 function note(title: string, body: string): Note {
   const now = new Date().toISOString();

@@ -11,8 +11,8 @@ import type { IntrospectionCache } from '../auth/introspection/index.js';
 import { redisIntrospectionCache } from './redis-introspection-cache.js';
 
 /**
- * The state replicas would share, as they decide what a client may do: rate-limit counts and DPoP proof ids. Shared
- * through Redis when `REDIS_URL` is set; otherwise each process keeps its own.
+ * The state replicas would share, as they decide what a client may do: rate-limit counts, DPoP proof ids and
+ * introspection answers. Shared through Redis when `REDIS_URL` is set; otherwise each process keeps its own.
  */
 export interface ShareableState {
   readonly rateLimits: RateLimitStore;

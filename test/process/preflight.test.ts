@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import net from 'node:net';
 import { describe, expect, it, jest } from '@jest/globals';
+import { freePort } from '../support/ports.js';
 
 // Each run starts tsx, which on two busy cores takes seconds.
 jest.setTimeout(60_000);
@@ -27,15 +28,6 @@ function preflight(env: Record<string, string> = {}): Promise<Run> {
     child.once('error', reject);
     child.once('close', (code) => resolve({ code, stdout, stderr, seconds: (Date.now() - started) / 1000 }));
   });
-}
-
-/** A port on 127.0.0.1 nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A listener that accepts connections and never says a word: a service that hangs. */
@@ -70,7 +62,7 @@ describe('npm test\'s preflight', () => {
   });
 
   it('when nothing listens at TEST_DATABASE_URL and TEST_REDIS_URL, then one block lists both, each with the Debian/Ubuntu, Homebrew and Docker commands, and it exits 1', async () => {
-    const [postgresPort, redisPort] = [await closedPort(), await closedPort()];
+    const [postgresPort, redisPort] = [await freePort(), await freePort()];
     const run = await preflight({
       TEST_DATABASE_URL: `postgres://postgres:secret@127.0.0.1:${postgresPort}/test`,
       TEST_REDIS_URL: `redis://127.0.0.1:${redisPort}`,

@@ -1,3 +1,5 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../support/api.js';
 import { INTROSPECTION_ENV, startTestIssuer, type IntrospectionMode, type TestIssuer } from '../support/issuer.js';
@@ -127,5 +129,38 @@ describe('when the introspection endpoint fails', () => {
     expect((await api.request().get('/readyz')).body).toMatchObject({ status: 'ready', checks: { introspection: 'ok' } });
     expect(api.logs()).toMatch(/introspection endpoint failing/);
     expect(api.logs()).toMatch(/introspection endpoint answering again/);
+  });
+});
+
+describe('INTROSPECTION_ENDPOINT', () => {
+  it('when it is set, then the API introspects there rather than at the endpoint discovery names', async () => {
+    // A relay in front of the issuer's endpoint: what reaches it came to the configured URL.
+    let relayed = 0;
+    const relay = http.createServer((req, res) => {
+      relayed++;
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        void fetch(`${issuer.url}oauth/introspect`, {
+          method: 'POST',
+          headers: { 'content-type': req.headers['content-type'] ?? '', authorization: req.headers.authorization ?? '' },
+          body: Buffer.concat(chunks),
+        }).then(async (answer) => res.writeHead(answer.status, { 'Content-Type': 'application/json' }).end(await answer.text()));
+      });
+    });
+    await new Promise<void>((resolve) => relay.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(relay.address() as AddressInfo).port}/introspect`;
+    const relayedApi = await startApi(issuer, { ...INTROSPECTION_ENV, INTROSPECTION_ENDPOINT: endpoint, RATE_LIMIT_ENABLED: 'false' });
+    try {
+      const token = issuer.mintOpaque();
+      const calls = await introspectionsDuring(async () => {
+        expect((await relayedApi.request().get('/v1/me').auth(token, { type: 'bearer' })).status).toBe(200);
+      });
+      expect(calls).toBe(1);
+      expect(relayed).toBe(1);
+    } finally {
+      await relayedApi.close();
+      await new Promise((resolve) => relay.close(resolve));
+    }
   });
 });

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair } from 'jose';
+import { exportJWK, exportPKCS8, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { OPAQUE_NATIVE_CLIENT } from '../../dev/authorization-server/provider-config.js';
 import { discoverAuthorizationServer } from '../../dev/native-client/authorization-server.js';
@@ -119,15 +119,17 @@ describe('revocation', () => {
 });
 
 describe('client authentication at the introspection endpoint', () => {
-  const methods: Array<{ method: string; env: Record<string, string> }> = [
-    { method: 'client_secret_basic', env: {} },
-    { method: 'client_secret_post', env: { INTROSPECTION_CLIENT_ID: POST_CLIENT.client_id, INTROSPECTION_CLIENT_SECRET: POST_CLIENT.client_secret } },
-    { method: 'private_key_jwt', env: { INTROSPECTION_CLIENT_ID: 'notes-api-jwt', INTROSPECTION_PRIVATE_KEY_FILE: 'key.json' } },
+  const methods: Array<{ method: string; key: 'a JWK file' | 'a PEM file' | 'a secret'; env: Record<string, string> }> = [
+    { method: 'client_secret_basic', key: 'a secret', env: {} },
+    { method: 'client_secret_post', key: 'a secret', env: { INTROSPECTION_CLIENT_ID: POST_CLIENT.client_id, INTROSPECTION_CLIENT_SECRET: POST_CLIENT.client_secret } },
+    { method: 'private_key_jwt', key: 'a JWK file', env: { INTROSPECTION_CLIENT_ID: 'notes-api-jwt' } },
+    { method: 'private_key_jwt', key: 'a PEM file', env: { INTROSPECTION_CLIENT_ID: 'notes-api-jwt' } },
   ];
-  it.each(methods)('when the API authenticates with $method, then the server answers and the opaque token is accepted', async ({ method, env }) => {
-    const keyFile = path.join(keyFolder, 'key.json');
-    fs.writeFileSync(keyFile, JSON.stringify({ ...(await exportJWK(jwtClientKey.privateKey)), kid: 'api-key-1' }), { mode: 0o600 });
-    const settings = { ...env, ...(env.INTROSPECTION_PRIVATE_KEY_FILE ? { INTROSPECTION_PRIVATE_KEY_FILE: keyFile } : {}), INTROSPECTION_CLIENT_AUTH: method };
+  it.each(methods)('when the API authenticates with $method ($key), then the server answers and the opaque token is accepted', async ({ method, key, env }) => {
+    const keyFile = path.join(keyFolder, key === 'a PEM file' ? 'key.pem' : 'key.json');
+    if (key === 'a PEM file') fs.writeFileSync(keyFile, await exportPKCS8(jwtClientKey.privateKey), { mode: 0o600 });
+    else fs.writeFileSync(keyFile, JSON.stringify({ ...(await exportJWK(jwtClientKey.privateKey)), kid: 'api-key-1' }), { mode: 0o600 });
+    const settings = { ...env, ...(key === 'a secret' ? {} : { INTROSPECTION_PRIVATE_KEY_FILE: keyFile }), INTROSPECTION_CLIENT_AUTH: method };
     const api = await stack.startAnotherApi({ env: settings });
     const res = await api.request().get('/v1/me').auth(tokens.opaque.full, { type: 'bearer' });
     expect(res.status).toBe(200);

@@ -1,7 +1,9 @@
 /**
- * A private PgBouncer (Debian's, 1.18 or later) in front of the test PostgreSQL, running `deploy/pgbouncer.ini` itself
- * with only what differs on this machine changed (address, port, the user list, where `notes` is). Transaction pooling, `default_pool_size` and the stock `ignore_startup_parameters` come from the
- * deployed file. PgBouncer refuses to run as root, so as root it runs as `postgres` (`runuser`).
+ * A private PgBouncer (Debian's, 1.18 or later) in front of the test PostgreSQL (or the bench's: `databaseUrl`),
+ * running `deploy/pgbouncer.ini` itself with only what differs on this machine changed (address, port, the user list,
+ * where `notes` is). Transaction pooling, `default_pool_size` and the stock `ignore_startup_parameters` come from the
+ * deployed file. PgBouncer refuses to run as root, so as root it runs as `postgres` (`runuser`). Used by the
+ * deployment tests, `npm run deploy:local` and `npm run bench`.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -17,15 +19,24 @@ import { TEST_DATABASE_URL, connectTestDatabase } from './postgres.js';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const DEPLOYED_PGBOUNCER_INI = path.join(ROOT, 'deploy', 'pgbouncer.ini');
 
-const PGBOUNCER = '/usr/sbin/pgbouncer';
+export const PGBOUNCER = '/usr/sbin/pgbouncer';
 const installed = () => fs.existsSync(PGBOUNCER);
+
+/**
+ * Why PgBouncer cannot be started here, in one line saying what to install (`packages`), or `undefined` when it is
+ * installed. `whoNeedsIt` starts the line: "The deployment tests need".
+ */
+export function pgbouncerProblem(whoNeedsIt: string, packages: readonly string[] = ['pgbouncer']): string | undefined {
+  return installed() ? undefined : `${whoNeedsIt} PgBouncer 1.18+ at ${PGBOUNCER}: ${aptInstallCommand(packages)}`;
+}
 
 /** PgBouncer's binary: found, or installed (with HAProxy, which the same tests need) when this process may. */
 function pgbouncerBinary(): string {
   if (!installed() && canInstallWithApt()) {
     installWithApt({ packages: ['pgbouncer', 'haproxy'], installed: () => installed() && fs.existsSync('/usr/sbin/haproxy'), why: 'The deployment tests need PgBouncer and HAProxy' });
   }
-  if (!installed()) throw new Error(`The deployment tests need PgBouncer 1.18+ at ${PGBOUNCER}: ${aptInstallCommand(['pgbouncer', 'haproxy'])}`);
+  const problem = pgbouncerProblem('The deployment tests need', ['pgbouncer', 'haproxy']);
+  if (problem) throw new Error(problem);
   return PGBOUNCER;
 }
 
@@ -42,10 +53,11 @@ export interface PooledRole {
   drop(): Promise<void>;
 }
 
-export async function createPooledRole(options: { statementTimeoutMs?: number } = {}): Promise<PooledRole> {
+/** Creates the role and its schema in `databaseUrl` (default TEST_DATABASE_URL), as that URL's (super)user. */
+export async function createPooledRole(options: { statementTimeoutMs?: number; databaseUrl?: string } = {}): Promise<PooledRole> {
   const name = `p_${randomBytes(6).toString('hex')}`;
   const password = randomBytes(12).toString('hex');
-  const client = await connectTestDatabase();
+  const client = await connectTestDatabase(options.databaseUrl);
   await client.query(`CREATE ROLE ${name} LOGIN PASSWORD '${password}'`);
   await client.query(`CREATE SCHEMA ${name} AUTHORIZATION ${name}`);
   await client.query(`ALTER ROLE ${name} SET search_path = ${name}`);
@@ -72,6 +84,11 @@ export interface TestPgBouncer {
   urlFor(role: PooledRole): string;
   output(): string;
   close(): Promise<void>;
+  /**
+   * The last resort where nothing asynchronous runs (a process's `exit` handler): SIGTERM, which runuser passes on
+   * and on which PgBouncer closes its connections and exits by itself. Its temporary folder stays.
+   */
+  stopNow(): void;
 }
 
 /**
@@ -89,13 +106,16 @@ function withSettings(ini: string, settings: Record<string, string>): string {
   return text;
 }
 
-/** Starts PgBouncer with deploy/pgbouncer.ini on a free port, `notes` pointing at the test database, for `roles`. */
-export async function startPgBouncer(roles: readonly PooledRole[]): Promise<TestPgBouncer> {
+/**
+ * Starts PgBouncer with deploy/pgbouncer.ini on a free port, `notes` pointing at the database of `databaseUrl`
+ * (default TEST_DATABASE_URL; PgBouncer logs in there as each role, with its password), for `roles`.
+ */
+export async function startPgBouncer(roles: readonly PooledRole[], options: { databaseUrl?: string } = {}): Promise<TestPgBouncer> {
   const binary = pgbouncerBinary();
   const asRoot = process.getuid?.() === 0;
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-pgbouncer-'));
   const port = await freePort();
-  const server = new URL(TEST_DATABASE_URL);
+  const server = new URL(options.databaseUrl ?? TEST_DATABASE_URL);
   fs.writeFileSync(path.join(folder, 'userlist.txt'), roles.map((role) => `"${role.name}" "${role.password}"\n`).join(''));
   fs.writeFileSync(
     path.join(folder, 'pgbouncer.ini'),
@@ -140,5 +160,8 @@ export async function startPgBouncer(roles: readonly PooledRole[]): Promise<Test
     urlFor: (role) => `postgres://${role.name}:${role.password}@127.0.0.1:${port}/notes`,
     output: () => output,
     close,
+    stopNow: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
   };
 }

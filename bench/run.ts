@@ -91,19 +91,23 @@ interface Target {
 // ---- process lifetime: every child is killed by PID on success, error, signal or watchdog ----
 
 let current: autocannon.Instance | undefined;
-let aborting = false;
+let aborting: Promise<never> | undefined;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-bench-'));
 
-async function abort(code: number, reason: unknown): Promise<never> {
-  if (!aborting) {
-    aborting = true;
+/**
+ * Stops everything and exits. A second call (stopping the load makes main() fail, which aborts too) waits for the
+ * first one's clean-up instead of exiting before it ends.
+ */
+function abort(code: number, reason: unknown): Promise<never> {
+  aborting ??= (async () => {
     console.error(`bench: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
     current?.stop();
     await stopAll();
     await dropSchema().catch(() => undefined);
     console.error(`bench: stopped every child process; their logs are in ${tmp}`);
-  }
-  process.exit(code);
+    process.exit(code);
+  })();
+  return aborting;
 }
 process.on('exit', killAllNow);
 process.once('SIGINT', () => void abort(130, 'interrupted'));

@@ -1,6 +1,6 @@
 import { NOTE_BODY, NOTE_TITLE } from './servers/common.js';
 
-export type ServerId = 'bare' | 'library' | 'api' | 'scaled';
+export type ServerId = 'bare' | 'library' | 'api' | 'scaled' | 'pooled';
 export type ScenarioId = 'me' | 'me-1000' | 'notes-get' | 'notes-post' | 'invalid' | 'me-opaque';
 
 export interface Scenario {
@@ -20,7 +20,11 @@ export const SERVERS: readonly { id: ServerId; title: string }[] = [
   { id: 'library', title: 'Express 5 + auth() + requiredScopes()' },
   { id: 'api', title: 'our API, production configuration' },
   { id: 'scaled', title: 'our API scaled out: PostgreSQL + Redis' },
+  { id: 'pooled', title: 'our API scaled out: PostgreSQL via PgBouncer (transaction mode) + Redis' },
 ];
+
+/** Our API scaled out: on PostgreSQL directly, and through PgBouncer in transaction mode (issue 22). */
+export const SCALED_SERVERS: readonly ServerId[] = ['scaled', 'pooled'];
 
 /** What the scaled-out API runs: notes from PostgreSQL, `/v1/me` with rate limits synchronised through Redis. */
 export const SCALED_SCENARIOS: readonly ScenarioId[] = ['me', 'notes-get', 'notes-post'];
@@ -110,11 +114,26 @@ export interface BenchData {
   apiEnvironment: Record<string, string>;
   /** The scaled-out API's settings beyond apiEnvironment (absent in runs from before it was benched). */
   scaledEnvironment?: Record<string, string>;
+  /** Issue 22: the settings beyond apiEnvironment of the scaled-out API behind PgBouncer (absent before it was benched). */
+  pooledEnvironment?: Record<string, string>;
+  /** Issue 22: the PgBouncer it ran behind, and how that API found its statements bounded (from its start-up log). */
+  pgbouncer?: PgBouncerInfo;
   /**
    * Issue 23: median milliseconds of GET /v1/me, one request at a time, with an opaque token whose introspection is
    * cached (`hitMs`) and with a new one each time (`missMs`: one introspection at the local bench issuer).
    */
   introspection?: { hitMs: number; missMs: number; samples: number };
+}
+
+export interface PgBouncerInfo {
+  /** `pgbouncer --version`'s first line. */
+  version: string;
+  /** deploy/pgbouncer.ini's settings that shape the figures (pool_mode, default_pool_size …), as the file has them. */
+  settings: Record<string, string>;
+  /** The role's `ALTER ROLE … SET statement_timeout`, in milliseconds. */
+  roleStatementTimeoutMs: number;
+  /** The API's start-up log line saying how its statements are bounded. */
+  statementBound: string;
 }
 
 interface Summary {
@@ -182,6 +201,15 @@ export function summarise(runs: RunRecord[]): Summary[] {
   return summaries;
 }
 
+/** Per round, `server`'s req/s ÷ `base`'s in the same scenario; the median over rounds. */
+function sameRoundRatio(runs: RunRecord[], server: ServerId, base: ServerId, scenario: ScenarioId): number {
+  return median(
+    runs
+      .filter((run) => run.server === server && run.scenario === scenario)
+      .map((run) => run.rps / (runs.find((r) => r.round === run.round && r.server === base && r.scenario === scenario)?.rps ?? NaN)),
+  );
+}
+
 /** Each target of issue 6, judged from this run for our API (and shown for the library alone, for reference). */
 export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
   const get = (server: ServerId, scenario: ScenarioId) => summaries.find((s) => s.server === server && s.scenario === scenario);
@@ -202,13 +230,9 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
   const rejectionCpuRatio = (server: ServerId) =>
     againstValid(server, (rejected, valid) => (valid?.cpuUsPerRequest ?? NaN) / (rejected.cpuUsPerRequest ?? NaN));
   const jwks = (server: ServerId) => data.servers.find((s) => s.id === server)?.jwksFetches ?? NaN;
+  const sameRound = (server: ServerId, base: ServerId, scenario: ScenarioId) => sameRoundRatio(data.runs, server, base, scenario);
   /** Per round, the scaled-out API's req/s ÷ our API's (SQLite, no Redis) in the same scenario; the median. */
-  const scaledAgainstApi = (scenario: ScenarioId) =>
-    median(
-      data.runs
-        .filter((run) => run.server === 'scaled' && run.scenario === scenario)
-        .map((run) => run.rps / (data.runs.find((r) => r.round === run.round && r.server === 'api' && r.scenario === scenario)?.rps ?? NaN)),
-    );
+  const scaledAgainstApi = (scenario: ScenarioId) => sameRound('scaled', 'api', scenario);
   const ran = (server: ServerId) => data.runs.some((run) => run.server === server);
   // The CPU ratio beside a req/s ratio, when the run kept CPU figures.
   const byCpu = (ratio: number) => (Number.isNaN(ratio) ? '' : ` (by CPU ${times(ratio)})`);
@@ -277,6 +301,35 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
       },
     );
   }
+  // Issue 22: the scaled-out API behind PgBouncer in transaction mode, judged in the same run (absent before it was benched).
+  if (ran('pooled')) {
+    const pooled = SCALED_SCENARIOS.map((scenario) => get('pooled', scenario));
+    const unexpected = pooled.reduce((sum, s) => sum + (s ? s.non2xx + s.errors : 0), 0);
+    const requests = data.runs.filter((run) => run.server === 'pooled').reduce((sum, run) => sum + run.requests, 0);
+    results.push(
+      {
+        target: 'GET /v1/notes (20 notes from PostgreSQL via PgBouncer) vs bare Express',
+        required: '≥ 0.50×',
+        measured: `${times(ratioOf('pooled', 'notes-get'))}${byCpu(cpuRatioOf('pooled', 'notes-get'))}; directly ${times(ratioOf('scaled', 'notes-get'))}`,
+        pass: ratioOf('pooled', 'notes-get') >= 0.5 && clean(get('pooled', 'notes-get')),
+        library: '—',
+      },
+      {
+        target: 'POST /v1/notes on PostgreSQL via PgBouncer vs on SQLite (our API, same round)',
+        required: '≥ 1.00×',
+        measured: `${times(sameRound('pooled', 'api', 'notes-post'))} (${fmt(get('pooled', 'notes-post')?.rps ?? NaN)} vs ${fmt(get('api', 'notes-post')?.rps ?? NaN)} req/s)`,
+        pass: sameRound('pooled', 'api', 'notes-post') >= 1 && clean(get('pooled', 'notes-post')) && clean(get('api', 'notes-post')),
+        library: '—',
+      },
+      {
+        target: 'Responses of the API behind PgBouncer that are not 2xx (GET /v1/me, GET and POST /v1/notes, every round)',
+        required: '0',
+        measured: `${unexpected} of ${fmt(requests)}`,
+        pass: pooled.every(clean),
+        library: '—',
+      },
+    );
+  }
   // Issue 23: opaque tokens (absent from runs made before they were benched).
   if (ran('api') && get('api', 'me-opaque')) {
     const againstJwt = median(
@@ -325,6 +378,60 @@ const fmtMs = (value: number | undefined) => (value === undefined || Number.isNa
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 const signed = (value: number) => `${value >= 0 ? '+' : ''}${value.toFixed(1)}`;
 
+/**
+ * Issue 22: the scaled-out API's figures behind PgBouncer beside the same API's on PostgreSQL directly, by scenario;
+ * nothing when the run had no API behind PgBouncer.
+ */
+function throughPgBouncer(summaries: Summary[], data: BenchData): string[] {
+  const get = (server: ServerId, scenario: ScenarioId) => summaries.find((s) => s.server === server && s.scenario === scenario);
+  const rows = SCALED_SCENARIOS.filter((scenario) => get('pooled', scenario) && get('scaled', scenario));
+  if (rows.length === 0) return [];
+  const title = (id: ScenarioId) => SCENARIOS.find((s) => s.id === id)!.title;
+  return [
+    '## PostgreSQL directly and through PgBouncer (issue 22)',
+    '',
+    'The scaled-out API on PostgreSQL directly and the same build behind PgBouncer in transaction mode, each with Redis,',
+    'medians over the rounds (from the Results table).',
+    '',
+    '| scenario | req/s directly | req/s via PgBouncer | via ÷ directly (same round) | CPU µs/req directly | CPU µs/req via PgBouncer | p99 ms directly | p99 ms via PgBouncer |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...rows.map((scenario) => {
+      const [direct, pooled] = [get('scaled', scenario)!, get('pooled', scenario)!];
+      return (
+        `| ${title(scenario)} | ${fmt(direct.rps)} | ${fmt(pooled.rps)} | ${sameRoundRatio(data.runs, 'pooled', 'scaled', scenario).toFixed(2)}× | ${fmtOrDash(direct.cpuUs)} | ` +
+        `${fmtOrDash(pooled.cpuUs)} | ${fmtMs(direct.p99)} | ${fmtMs(pooled.p99)} |`
+      );
+    }),
+    '',
+    "CPU µs/req is the API's event-loop thread only: PgBouncer's and PostgreSQL's own CPU is not in it (it is in the",
+    '"other processes" figure under Machine).',
+    '',
+  ];
+}
+
+/** Issue 22: how PgBouncer was set up, and how the API behind it bounded its statements. */
+function pgbouncerSetUp(pgbouncer: PgBouncerInfo): string[] {
+  const { settings } = pgbouncer;
+  const setting = (key: string) => `\`${key} = ${settings[key] ?? '(unset)'}\``;
+  return [
+    `The API behind PgBouncer (issue 22) is the scaled-out API again, PostgreSQL reached through ${pgbouncer.version}, started`,
+    'privately with deploy/pgbouncer.ini itself, only its addresses and user list changed:',
+    '',
+    `- ${setting('pool_mode')}: each statement (each transaction) gets whichever server connection is free;`,
+    `- ${setting('default_pool_size')}: the server connections PostgreSQL sees, for the API's DATABASE_POOL_SIZE client connections (default 10);`,
+    `- ${setting('max_client_conn')}, ${setting('ignore_startup_parameters')} (stock);`,
+    `- statements bounded by the role's \`statement_timeout\` (${pgbouncer.roleStatementTimeoutMs} ms, \`ALTER ROLE … SET\`, as deploy/compose.yaml`,
+    '  sets it; a transaction pooler passes on neither a session `SET` nor the startup parameter). The API found it at',
+    `  start-up ("${pgbouncer.statementBound}"), so each statement is one round trip, not`,
+    '  `BEGIN; SET LOCAL …` / the statement / `COMMIT`.',
+    '',
+    "Its notes are in a role and schema of their own (the role's `search_path`; both dropped at the end), its Redis keys",
+    'under a prefix of their own. It runs `GET /v1/me`, `GET /v1/notes` and `POST /v1/notes`, always right before or right',
+    'after the scaled-out API on PostgreSQL directly, on the side away from our API: its `GET /v1/notes` is judged against',
+    "bare Express's in the same round, its POST rate against our API's (SQLite) in the same round, the direct run between them.",
+  ];
+}
+
 export function renderReport(data: BenchData): string {
   const summaries = summarise(data.runs);
   const targets = judge(data, summaries);
@@ -352,7 +459,7 @@ export function renderReport(data: BenchData): string {
         .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
         .join(', ')}. Anything well above 0 means the figures are noisier than usual.`,
     '',
-    '## Targets (issues 6 and 16)',
+    '## Targets (issues 6, 16, 22 and 23)',
     '',
     '| target | required | our API | result | library alone (reference) |',
     '| --- | --- | --- | --- | --- |',
@@ -384,6 +491,7 @@ export function renderReport(data: BenchData): string {
     '- non-2xx: responses that were not 2xx (for the invalid-token scenario all of them, by design); non-401: responses',
     '  of the invalid-token scenario that were not 401; errors: socket errors and timeouts. Sums over all rounds.',
     '',
+    ...throughPgBouncer(summaries, data),
     '## Servers',
     '',
     '| server | peak RSS (VmHWM) | JWKS fetches | discovery fetches |',
@@ -448,6 +556,15 @@ export function renderReport(data: BenchData): string {
             .join(' ')} <the settings above> node dist/src/main.js > scaled.log`,
         ]
       : []),
+    ...(data.pooledEnvironment && data.pgbouncer
+      ? [
+          `# the same again behind PgBouncer: deploy/pgbouncer.ini itself, only its addresses and user list changed (as postgres, by runuser, when root)`,
+          `/usr/sbin/pgbouncer <deploy/pgbouncer.ini, listen_port = <a free port>, notes = <BENCH_DATABASE_URL's database>>`,
+          `${Object.entries(data.pooledEnvironment)
+            .map(([key, value]) => `${key}=${value}`)
+            .join(' ')} <the settings above> node dist/src/main.js > pooled.log`,
+        ]
+      : []),
     '```',
     '',
     `The load generator is autocannon's programmatic API inside the bench process: ${settings.connections} connections, no pipelining,`,
@@ -468,6 +585,7 @@ export function renderReport(data: BenchData): string {
           "`GET /v1/me` rate are judged against our API's in the same round, its `GET /v1/notes` against bare Express's.",
         ]
       : []),
+    ...(data.pgbouncer ? ['', ...pgbouncerSetUp(data.pgbouncer)] : []),
     '',
     `Time taken: ${Object.entries(data.timings)
       .map(([name, seconds]) => `${name} ${seconds} s`)

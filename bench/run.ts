@@ -1,11 +1,12 @@
 /**
- * `npm run bench`: the benchmark of issues 6 and 16. Starts the bench issuer and four servers as their own processes
- * on 127.0.0.1 (bare Express 5, the token library alone, our API in production configuration, and our API scaled out
- * on PostgreSQL and Redis), drives them with autocannon from this process, alternating servers over several rounds,
- * then soaks our API for memory, and writes docs/benchmarks.md. Durations come from BENCH_SECONDS, BENCH_ROUNDS,
- * BENCH_WARMUP_SECONDS, BENCH_SOAK_SECONDS; the scaled-out API's PostgreSQL and Redis from BENCH_DATABASE_URL
- * (default postgres://postgres@127.0.0.1:5432/test, in a schema of its own, dropped at the end) and BENCH_REDIS_URL
- * (default redis://127.0.0.1:6379, under a key prefix of its own).
+ * `npm run bench`: the benchmark of issues 6, 16 and 22. Starts the bench issuer and five servers as their own
+ * processes on 127.0.0.1 (bare Express 5, the token library alone, our API in production configuration, our API
+ * scaled out on PostgreSQL and Redis, and the same behind a private PgBouncer in transaction mode), drives them with
+ * autocannon from this process, alternating servers over several rounds, then soaks our API for memory, and writes
+ * docs/benchmarks.md. Durations come from BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_SOAK_SECONDS; the
+ * scaled-out API's PostgreSQL and Redis from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, in
+ * a schema of its own, or behind PgBouncer a role and schema of its own, dropped at the end) and BENCH_REDIS_URL
+ * (default redis://127.0.0.1:6379, under a key prefix of its own). PgBouncer is Debian's (/usr/sbin/pgbouncer).
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,8 +18,24 @@ import autocannon from 'autocannon';
 import pg from 'pg';
 import ts from 'typescript';
 import type { BenchTokens, FetchCounts } from './issuer.js';
+import { createPooledRole, DEPLOYED_PGBOUNCER_INI, PGBOUNCER, pgbouncerProblem, startPgBouncer, type PooledRole, type TestPgBouncer } from '../test/support/pgbouncer.js';
 import { cpuSnapshot, eventLoopCpuMicros, killAllNow, memoryOf, othersCores, readPart, spawnChild, stopAll, type Child } from './procs.js';
-import { API_ONLY_SCENARIOS, median, renderReport, SCALED_SCENARIOS, SCENARIOS, SERVERS, type BenchData, type RunRecord, type Scenario, type ScenarioId, type ServerId, type Soak } from './report.js';
+import {
+  API_ONLY_SCENARIOS,
+  median,
+  renderReport,
+  SCALED_SCENARIOS,
+  SCALED_SERVERS,
+  SCENARIOS,
+  SERVERS,
+  type BenchData,
+  type PgBouncerInfo,
+  type RunRecord,
+  type Scenario,
+  type ScenarioId,
+  type ServerId,
+  type Soak,
+} from './report.js';
 import { BENCH_INTROSPECTION_CLIENT, NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,26 +68,29 @@ const settings = {
  * The servers' order within a scenario, by round. Our API always runs next to bare Express, half the time first:
  * its ratio pairs two runs seconds apart, so a slow spell of the shared machine hits both or neither. The scaled-out
  * API always runs next to our API, half the time first, for the same reason: its POST rate is judged against our
- * API's (SQLite), and its `/v1/me` against our API's without Redis.
+ * API's (SQLite), and its `/v1/me` against our API's without Redis. The API behind PgBouncer always runs next to the
+ * scaled-out API, its direct-PostgreSQL twin, on the side away from our API, half the time first: its figures are read
+ * beside the twin's, and its POST rate, judged against our API's, is two runs from it, the twin's between them.
  */
 const ORDERS: readonly ServerId[][] = [
-  ['bare', 'api', 'scaled', 'library'],
-  ['library', 'scaled', 'api', 'bare'],
-  ['scaled', 'api', 'bare', 'library'],
-  ['library', 'bare', 'api', 'scaled'],
+  ['bare', 'api', 'scaled', 'pooled', 'library'],
+  ['library', 'pooled', 'scaled', 'api', 'bare'],
+  ['pooled', 'scaled', 'api', 'bare', 'library'],
+  ['library', 'bare', 'api', 'scaled', 'pooled'],
 ];
 
 /**
  * `GET /v1/me` and the invalid-token scenario, by round, as one block: a server's rejections are judged against its
  * `/v1/me` rate, so its two runs are next to each other (rejections first in half the rounds), and our API's
  * `/v1/me` is still next to bare Express's, as in ORDERS. The scaled-out API's `/v1/me` is next to our API's pair
- * (its rejection run between them): before it in half the rounds, after it in the others.
+ * (its rejection run between them): before it in half the rounds, after it in the others. The API behind PgBouncer's
+ * `/v1/me` is next to the scaled-out API's, on the side away from our API's, as in ORDERS.
  */
 const ME_AND_REJECTIONS: readonly (readonly [ScenarioId, ServerId])[][] = [
-  [['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['invalid', 'library'], ['me', 'library']],
-  [['me', 'library'], ['invalid', 'library'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare']],
-  [['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'library'], ['invalid', 'library']],
-  [['invalid', 'library'], ['me', 'library'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled']],
+  [['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled'], ['invalid', 'library'], ['me', 'library']],
+  [['me', 'library'], ['invalid', 'library'], ['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare']],
+  [['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'library'], ['invalid', 'library']],
+  [['invalid', 'library'], ['me', 'library'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled']],
 ];
 
 /** Every run of one round, in order: the `/v1/me` and rejection block, then each other scenario in ORDERS' order. */
@@ -92,6 +112,10 @@ interface Target {
 
 let current: autocannon.Instance | undefined;
 let aborting: Promise<never> | undefined;
+// The API behind PgBouncer's role (and schema) and its PgBouncer: not children of procs.ts, ended by stopPooler.
+let pooledRole: PooledRole | undefined;
+let pgbouncer: TestPgBouncer | undefined;
+let pgbouncerInfo: PgBouncerInfo | undefined;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-bench-'));
 
 /**
@@ -103,16 +127,22 @@ function abort(code: number, reason: unknown): Promise<never> {
     console.error(`bench: ${reason instanceof Error ? (reason.stack ?? reason.message) : String(reason)}`);
     current?.stop();
     await stopAll();
+    await stopPooler().catch(() => undefined);
     await dropSchema().catch(() => undefined);
     console.error(`bench: stopped every child process; their logs are in ${tmp}`);
     process.exit(code);
   })();
   return aborting;
 }
-process.on('exit', killAllNow);
+process.on('exit', () => {
+  killAllNow();
+  pgbouncer?.stopNow();
+});
 process.once('SIGINT', () => void abort(130, 'interrupted'));
 process.once('SIGTERM', () => void abort(143, 'terminated'));
 
+// An upper bound: every server in every scenario, though some servers run only some; the API behind PgBouncer is one
+// of SERVERS, its PgBouncer's start and stop within the fixed 600 s.
 const perRun = settings.seconds + 1;
 const budgetSeconds =
   600 + 2 * (SERVERS.length * SCENARIOS.length * (settings.warmupSeconds + 1 + settings.rounds * perRun)) + 2 * (settings.soakWarmupSeconds + settings.soakSeconds + 30);
@@ -302,7 +332,19 @@ async function main(): Promise<void> {
       ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
       timeoutMs: 30_000,
     }).then(({ child, ready }): Target => ({ id: 'scaled', child, url: ready, jwks: 0, discovery: 0 }));
-    return { issuerUrl, tokens, targets: [bare, library, api, scaled] };
+    const { url: pooledDatabaseUrl, info } = await startPooler();
+    const pooled = await spawnChild({
+      name: 'pooled',
+      command: process.execPath,
+      args: [path.join(ROOT, 'dist', 'src', 'main.js')],
+      env: cleanEnv({ ...apiEnv(issuerUrl), ...pooledEnv(pooledDatabaseUrl) }),
+      cwd: tmp,
+      logDir: tmp,
+      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+      timeoutMs: 30_000,
+    }).then(({ child, ready }): Target => ({ id: 'pooled', child, url: ready, jwks: 0, discovery: 0 }));
+    pgbouncerInfo = { ...info, statementBound: statementBoundOf(pooled) };
+    return { issuerUrl, tokens, targets: [bare, library, api, scaled, pooled] };
   });
 
   const counts = async () => JSON.parse((await http(`${issuerUrl}_bench/count`)).body) as FetchCounts;
@@ -320,11 +362,11 @@ async function main(): Promise<void> {
   const applies = (target: Target, scenario: Scenario) =>
     API_ONLY_SCENARIOS.includes(scenario.id)
       ? target.id === 'api'
-      : target.id === 'scaled' ? SCALED_SCENARIOS.includes(scenario.id) : target.id !== 'bare' || scenario.id !== 'invalid';
+      : SCALED_SERVERS.includes(target.id) ? SCALED_SCENARIOS.includes(scenario.id) : target.id !== 'bare' || scenario.id !== 'invalid';
   const api = targets.find((target) => target.id === 'api')!;
 
   await phase('seed and check', async () => {
-    for (const ours of targets.filter((target) => target.id === 'api' || target.id === 'scaled')) {
+    for (const ours of targets.filter((target) => target.id === 'api' || SCALED_SERVERS.includes(target.id))) {
       await attributed(ours, async () => {
         for (let i = 1; i <= PAGE_SIZE; i++) {
           const created = await http(`${ours.url}/v1/notes`, {
@@ -374,6 +416,7 @@ async function main(): Promise<void> {
   }
 
   const runs: RunRecord[] = [];
+  const pgbouncerLogBefore = pgbouncer?.output().length ?? 0;
   await phase('rounds', async () => {
     for (let round = 1; round <= settings.rounds; round++) {
       for (const [scenarioId, serverId] of roundSchedule(round)) {
@@ -392,6 +435,7 @@ async function main(): Promise<void> {
       }
     }
   });
+  reportPgBouncerComplaints(pgbouncerLogBefore);
   const peaks = Object.fromEntries(targets.map((target) => [target.id, memoryOf(target.child.pid).peak])) as Record<ServerId, number>;
 
   let soak: Soak | null = null;
@@ -411,6 +455,12 @@ async function main(): Promise<void> {
     introspection,
     apiEnvironment: { ...apiEnv('<bench issuer>'), DATABASE_URL: '<temporary folder>/notes.db' },
     scaledEnvironment: { DATABASE_URL: '<BENCH_DATABASE_URL, a schema of its own>', REDIS_URL: '<BENCH_REDIS_URL>', REDIS_KEY_PREFIX: '<a prefix of its own>' },
+    pooledEnvironment: {
+      DATABASE_URL: "postgres://<a role of its own>:<its password>@127.0.0.1:<PgBouncer's port>/notes",
+      REDIS_URL: '<BENCH_REDIS_URL>',
+      REDIS_KEY_PREFIX: '<a prefix of its own>',
+    },
+    ...(pgbouncerInfo ? { pgbouncer: pgbouncerInfo } : {}),
   };
   fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
   fs.writeFileSync(REPORT_FILE, renderReport(data));
@@ -516,6 +566,86 @@ function scaledEnv(): Record<string, string> {
   return { DATABASE_URL: url.toString(), REDIS_URL, REDIS_KEY_PREFIX: `bench-${SCHEMA}:` };
 }
 
+// ---- the API behind PgBouncer (issue 22): a role and schema of its own, a private PgBouncer; both ended with the children ----
+
+/** What the API's statements are bounded by on the server, through PgBouncer: the role's own setting. */
+const POOLED_ROLE_STATEMENT_TIMEOUT_MS = 5000;
+
+/** Stops the bench at once, in one line saying what to install, when PgBouncer is not there (before the build). */
+function requirePgBouncer(): void {
+  const problem = pgbouncerProblem('npm run bench (its scaled-out API behind PgBouncer) needs');
+  if (problem) {
+    console.error(`bench: ${problem}`);
+    fs.rmSync(tmp, { recursive: true, force: true });
+    process.exit(1);
+  }
+}
+
+/** deploy/pgbouncer.ini's settings that shape what the bench measures, as the file has them. */
+function deployedPgBouncerSettings(): Record<string, string> {
+  const ini = fs.readFileSync(DEPLOYED_PGBOUNCER_INI, 'utf8');
+  const keys = ['pool_mode', 'default_pool_size', 'max_client_conn', 'ignore_startup_parameters', 'query_wait_timeout'];
+  return Object.fromEntries(
+    keys.flatMap((key) => {
+      const value = new RegExp(`^${key}\\s*=\\s*(.*?)\\s*$`, 'm').exec(ini)?.[1];
+      return value === undefined ? [] : [[key, value]];
+    }),
+  );
+}
+
+/** A role and schema of its own in BENCH_DATABASE_URL, and PgBouncer in front of it with deploy/pgbouncer.ini. */
+async function startPooler(): Promise<{ url: string; info: Omit<PgBouncerInfo, 'statementBound'> }> {
+  pooledRole = await createPooledRole({ databaseUrl: DATABASE_URL, statementTimeoutMs: POOLED_ROLE_STATEMENT_TIMEOUT_MS });
+  pgbouncer = await startPgBouncer([pooledRole], { databaseUrl: DATABASE_URL });
+  const version = spawnSync(PGBOUNCER, ['--version'], { encoding: 'utf8', timeout: 10_000 }).stdout?.split('\n')[0]?.trim() || 'PgBouncer';
+  return {
+    url: pgbouncer.urlFor(pooledRole),
+    info: { version, settings: deployedPgBouncerSettings(), roleStatementTimeoutMs: POOLED_ROLE_STATEMENT_TIMEOUT_MS },
+  };
+}
+
+/** PgBouncer first (it holds the role's server connections; its log is kept with the others'), then the role and its schema. */
+async function stopPooler(): Promise<void> {
+  const [bouncer, role] = [pgbouncer, pooledRole];
+  pgbouncer = pooledRole = undefined;
+  try {
+    if (bouncer) {
+      fs.writeFileSync(path.join(tmp, 'pgbouncer.log'), bouncer.output());
+      await bouncer.close();
+    }
+  } finally {
+    await role?.drop();
+  }
+}
+
+/**
+ * Says on stderr whether PgBouncer logged warnings or errors during the rounds (a refused client, a server it lost),
+ * from `from` in its log on: before, each API start logs one by design (its pool offers the statement_timeout startup
+ * parameter first, and PgBouncer refuses it).
+ */
+function reportPgBouncerComplaints(from: number): void {
+  const complaints = (pgbouncer?.output() ?? '').slice(from).split('\n').filter((line) => /\b(WARNING|ERROR|FATAL)\b/.test(line));
+  if (complaints.length > 0) console.error(`bench: PgBouncer logged ${complaints.length} warnings or errors during the rounds; the first: ${complaints[0]}`);
+}
+
+/** The API behind PgBouncer: the same production settings (apiEnv), notes through PgBouncer, shared state in Redis. */
+function pooledEnv(databaseUrl: string): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: `bench-${SCHEMA}-pooled:` };
+}
+
+/**
+ * The API's start-up line saying how it bounds its statements. Behind PgBouncer it must be the role's setting (one
+ * round trip per statement): `BEGIN; SET LOCAL …; COMMIT` would be a different thing to measure, so that stops the bench.
+ */
+function statementBoundOf(target: Target): string {
+  const log = readPart(target.child.stdoutFile, 'start');
+  const line = /"msg":"(statements [^"]*)"/.exec(log)?.[1];
+  if (!line?.startsWith("statements are bounded by the server's statement_timeout")) {
+    throw new Error(`${target.id}: expected the role's statement_timeout to bound its statements through PgBouncer; the API said: ${line ?? '(nothing)'}`);
+  }
+  return line;
+}
+
 /** The API's `token_cache_entries` gauge, from its metrics listener (its URL is in the API's log); null if unread. */
 async function tokenCacheEntries(api: Target): Promise<number | null> {
   const url = /"url":"(http:\/\/127\.0\.0\.1:\d+\/metrics)"/.exec(readPart(api.child.stdoutFile, 'start'))?.[1];
@@ -562,8 +692,10 @@ async function soakApi(api: Target, tokens: BenchTokens): Promise<Soak> {
 }
 
 try {
+  requirePgBouncer();
   await main();
   await stopAll();
+  await stopPooler();
   await dropSchema();
   fs.rmSync(tmp, { recursive: true, force: true });
   process.exit(0);

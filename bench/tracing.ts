@@ -1,8 +1,8 @@
 /**
  * `npm run bench:tracing`: what tracing costs `GET /v1/me` (issue 24). Starts the bench issuer, an OTLP/HTTP sink on
- * 127.0.0.1 (it reads and discards what it gets, as a collector's receiver would), and our API from dist/ three ways:
- * tracing off (no OTLP endpoint: the SDK is not loaded), on with `parentbased_traceidratio` at 0.1, and on with every
- * request sampled. It drives them with autocannon in alternating order over BENCH_ROUNDS rounds of BENCH_SECONDS
+ * 127.0.0.1 (it reads and discards what it gets, as a collector's receiver would), and our API from dist/ four ways:
+ * tracing off (no OTLP endpoint: the SDK is not loaded), on with `parentbased_traceidratio` at 0.1, on with every
+ * request sampled, and on with none sampled (what tracing costs a request before any span is recorded). It drives them with autocannon in alternating order over BENCH_ROUNDS rounds of BENCH_SECONDS
  * (defaults 7 × 3 s, after BENCH_WARMUP_SECONDS) and prints each one's median rate and its ratio to tracing off.
  *
  * Tracing off runs the code of before tracing plus one boolean test per span helper (no SDK, no exporter), so its
@@ -30,6 +30,7 @@ const VARIANTS = [
   { id: 'off', label: 'tracing off (no endpoint)', env: {} },
   { id: 'ratio', label: 'on, parentbased_traceidratio 0.1', env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
   { id: 'all', label: 'on, every request sampled', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_on' } },
+  { id: 'never', label: 'on, never sampled', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_off' } },
 ] as const;
 
 process.on('exit', killAllNow);

@@ -24,6 +24,8 @@ import { notesRoutes } from './notes/notes.router.js';
 import { resourceMetadataRouter } from './resource-metadata/resource-metadata.router.js';
 import type { Logger } from './observability/logger.js';
 import type { Metrics } from './observability/metrics.js';
+import { traceRequests } from './observability/tracing/request-spans.js';
+import { tracingIsOn } from './observability/tracing/spans.js';
 import type { ShareableState } from './state/shareable-state.js';
 import type { ProvidedIntrospectionClient } from './auth/introspection/index.js';
 import { observeIntrospections } from './auth/introspection/introspection-metrics.js';
@@ -104,6 +106,9 @@ export function createApp(deps: AppDeps): Api {
   app.set('trust proxy', config.TRUST_PROXY);
 
   app.set('etag', false); // user data is never cached; the few cacheable responses set their own ETag
+
+  // Tracing's server span (issue 24) wraps everything else a request passes; while tracing is off there is no layer.
+  if (tracingIsOn()) app.use(traceRequests());
 
   // What every request passes first, as one layer of routing rather than four (each costs every request, see
   // docs/performance.md): the front door, then CORS when it is on, then the URL's length and the anonymous limit, so

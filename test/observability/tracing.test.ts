@@ -107,6 +107,24 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
   );
 
   it(
+    "when a caller's traceparent says not sampled, then the request keeps its trace id (response, log line) and nothing of it is exported",
+    explained(() => group, async () => {
+      const token = await issuer.mint();
+      const unsampled = '5bf92f3577b34da6a3ce929d0e0e4737';
+      const response = await fetch(`${first.url}/v1/notes`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${unsampled}-${PARENT_SPAN_ID}-00` } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get('server-timing')).toMatch(new RegExp(`^traceparent;desc="00-${unsampled}-[0-9a-f]{16}-00"$`));
+      // A sampled request after it: once its spans are in, the unsampled one's would be too.
+      const sampled = await fetch(`${first.url}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+      const sampledId = traceIdOf(sampled.headers.get('server-timing'))!;
+      const spans = await receiver.waitFor((all) => inTrace(all, sampledId).some((span) => span.kind === 2));
+      expect(inTrace(spans, unsampled)).toEqual([]);
+      const line = parseLogLines(first.output()).find((entry) => entry.trace_id === unsampled);
+      expect(line).toMatchObject({ msg: 'request completed' });
+    }),
+  );
+
+  it(
     'when each replica serves a request, then its spans carry its own service.instance.id, and a 4xx is not a span error',
     explained(() => group, async () => {
       const answers = await Promise.all([first, second].map((replica) => fetch(`${replica.url}/v1/notes/does-not-exist`, { headers: { authorization: 'Bearer not-a-token' } })));

@@ -3,7 +3,8 @@ import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetr
 /**
  * The API's own spans, for what the instrumentations cannot see: token verification, the rate-limit decision, the
  * problem a request was answered with. Each helper does nothing at all while tracing is off (no span object, not
- * even a no-op one), so the request path costs the same as without tracing.
+ * even a no-op one), so the request path costs the same as without tracing; inside a request whose trace is not
+ * sampled, neither.
  */
 
 let on = false;
@@ -28,7 +29,7 @@ export function tracingIsOn(): boolean {
  * const caller = await inSpan('verify access token', { 'auth.token.cache': 'miss' }, () => verify(req));
  */
 export function inSpan<T>(name: string, attributes: Attributes, work: () => Promise<T>): Promise<T> {
-  if (!on) return work();
+  if (!on || inUnsampledTrace()) return work();
   return tracer.startActiveSpan(name, { attributes }, (span) =>
     work().then(
       (value) => {
@@ -46,7 +47,16 @@ export function inSpan<T>(name: string, attributes: Attributes, work: () => Prom
 
 /** A span for a decision taken in the moment (a cache lookup, a rate-limit count): started and ended at once. */
 export function spanNow(name: string, attributes: Attributes): void {
-  if (on) tracer.startSpan(name, { attributes }).end();
+  if (on && !inUnsampledTrace()) tracer.startSpan(name, { attributes }).end();
+}
+
+/**
+ * Whether the current request's trace is not sampled: its children would not be recorded either (parent-based
+ * sampling), so making them is skipped. Work outside any request (a background key refresh) starts a trace of its own.
+ */
+function inUnsampledTrace(): boolean {
+  const current = trace.getActiveSpan();
+  return current !== undefined && !current.isRecording();
 }
 
 /** Adds attributes to the current span (inside `inSpan`: that span). */

@@ -27,12 +27,16 @@ describe('CORS', () => {
     expect(res.headers['access-control-expose-headers']).toContain('WWW-Authenticate');
     // A browser client must read the DPoP server nonce (DPOP_NONCE=required) to put it in its next proof.
     expect(res.headers['access-control-expose-headers']).toContain('DPoP-Nonce');
+    // A traced web client quotes the trace its request belonged to (issue 24).
+    expect(res.headers['access-control-expose-headers']).toContain('Server-Timing');
   });
 
   it('when a preflight comes from an allowed origin, then 204 allowing Authorization', async () => {
     const res = await preflight(open, '/v1/notes', 'https://app.example.com');
     expect(res.status).toBe(204);
     expect(res.headers['access-control-allow-headers']).toMatch(/Authorization/);
+    // A traced web client sends its W3C trace context along.
+    expect(res.headers['access-control-allow-headers']).toMatch(/traceparent,tracestate/);
   });
 
   it('when the origin is not on the list, then it gets no CORS header', async () => {

@@ -310,39 +310,24 @@ async function main(): Promise<void> {
       }).then(({ child, ready }) => ({ id, child, url: `http://127.0.0.1:${ready}`, jwks: 0, discovery: 0 }));
     const bare = await comparison('bare', 'bare.js');
     const library = await comparison('library', 'library.js');
-    const api = await spawnChild({
-      name: 'api',
-      command: process.execPath,
-      args: [path.join(ROOT, 'dist', 'src', 'main.js')],
-      // Its own folder as working directory, so no stray .env changes the configuration.
-      env: cleanEnv(apiEnv(issuerUrl)),
-      cwd: tmp,
-      logDir: tmp,
-      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
-      timeoutMs: 30_000,
-    }).then(({ child, ready }): Target => ({ id: 'api', child, url: ready, jwks: 0, discovery: 0 }));
+    // Our API from its build, as each of its three configurations: the same production settings (apiEnv) and `extra`.
+    // Its own folder as working directory, so no stray .env changes the configuration.
+    const ours = (id: ServerId, extra: Record<string, string> = {}) =>
+      spawnChild({
+        name: id,
+        command: process.execPath,
+        args: [path.join(ROOT, 'dist', 'src', 'main.js')],
+        env: cleanEnv({ ...apiEnv(issuerUrl), ...extra }),
+        cwd: tmp,
+        logDir: tmp,
+        ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
+        timeoutMs: 30_000,
+      }).then(({ child, ready }): Target => ({ id, child, url: ready, jwks: 0, discovery: 0 }));
+    const api = await ours('api');
     await createSchema();
-    const scaled = await spawnChild({
-      name: 'scaled',
-      command: process.execPath,
-      args: [path.join(ROOT, 'dist', 'src', 'main.js')],
-      env: cleanEnv({ ...apiEnv(issuerUrl), ...scaledEnv() }),
-      cwd: tmp,
-      logDir: tmp,
-      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
-      timeoutMs: 30_000,
-    }).then(({ child, ready }): Target => ({ id: 'scaled', child, url: ready, jwks: 0, discovery: 0 }));
+    const scaled = await ours('scaled', scaledEnv());
     const { url: pooledDatabaseUrl, info } = await startPooler();
-    const pooled = await spawnChild({
-      name: 'pooled',
-      command: process.execPath,
-      args: [path.join(ROOT, 'dist', 'src', 'main.js')],
-      env: cleanEnv({ ...apiEnv(issuerUrl), ...pooledEnv(pooledDatabaseUrl) }),
-      cwd: tmp,
-      logDir: tmp,
-      ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
-      timeoutMs: 30_000,
-    }).then(({ child, ready }): Target => ({ id: 'pooled', child, url: ready, jwks: 0, discovery: 0 }));
+    const pooled = await ours('pooled', pooledEnv(pooledDatabaseUrl));
     pgbouncerInfo = { ...info, statementBound: statementBoundOf(pooled) };
     return { issuerUrl, tokens, targets: [bare, library, api, scaled, pooled] };
   });

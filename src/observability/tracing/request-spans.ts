@@ -72,7 +72,8 @@ export function traceRequests(): RequestHandler {
         attributes: {
           'http.request.method': req.method,
           'url.path': path,
-          'url.scheme': req.protocol,
+          // Not req.protocol: behind a trusted proxy that is X-Forwarded-Proto's value, whatever the client put there.
+          'url.scheme': req.secure ? 'https' : 'http',
           'network.protocol.version': req.httpVersion,
           'network.peer.address': req.socket.remoteAddress,
           'network.peer.port': req.socket.remotePort,

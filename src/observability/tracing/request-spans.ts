@@ -65,26 +65,25 @@ export function traceRequests(): RequestHandler {
     const path = pathOf(req.url);
     if (UNTRACED_PATHS.has(path)) return next();
     const parent = propagation.extract(ROOT_CONTEXT, req.headers);
-    const span = tracer.startSpan(
-      req.method,
-      {
-        kind: SpanKind.SERVER,
-        attributes: {
-          'http.request.method': req.method,
-          'url.path': path,
-          // Not req.protocol: behind a trusted proxy that is X-Forwarded-Proto's value, whatever the client put there.
-          'url.scheme': req.secure ? 'https' : 'http',
-          'network.protocol.version': req.httpVersion,
-          'network.peer.address': req.socket.remoteAddress,
-          'network.peer.port': req.socket.remotePort,
-        },
-      },
-      parent,
-    );
+    // No sampler this API offers (OTEL_TRACES_SAMPLER) reads attributes: they are added once the span is known to
+    // be recorded, so an unsampled request does not build them.
+    const span = tracer.startSpan(req.method, { kind: SpanKind.SERVER }, parent);
+    if (span.isRecording()) {
+      span.setAttributes({
+        'http.request.method': req.method,
+        'url.path': path,
+        // Not req.protocol: behind a trusted proxy that is X-Forwarded-Proto's value, whatever the client put there.
+        'url.scheme': req.secure ? 'https' : 'http',
+        'network.protocol.version': req.httpVersion,
+        'network.peer.address': req.socket.remoteAddress,
+        'network.peer.port': req.socket.remotePort,
+      });
+      (res as Traced)[SPAN] = span;
+      // `close` comes once, after `finish`, and also when the client went away before the answer was sent (`on`, not
+      // `once`: that would wrap the listener in a closure per request). An unrecorded span needs no ending.
+      res.on('close', ended);
+    }
     res.setHeader('Server-Timing', serverTimingOf(span));
-    (res as Traced)[SPAN] = span;
-    // `close` comes after `finish`, and also when the client went away before the answer was sent.
-    res.once('close', ended);
     context.with(trace.setSpan(parent, span), next);
   };
 }

@@ -82,7 +82,8 @@ tracing.logTo(logger);
 const devIssuer = config.ISSUER_BASE_URL ? undefined : await startDevIssuer(config, logger);
 const issuers = config.ISSUER_BASE_URL ?? [devIssuer!.issuer];
 
-const metrics = createMetrics();
+// While tracing, the duration histograms link to sampled traces (exemplars), and /metrics is OpenMetrics to carry them.
+const metrics = createMetrics({ exemplars: tracing.enabled });
 // Set by the shutdown the moment a signal arrives; /readyz reads it.
 let draining = false;
 const storage = await storageOrExit(config, logger, metrics);

@@ -1,9 +1,15 @@
 import type { Metrics } from '../observability/metrics.js';
+import { serverSpanOf } from '../observability/tracing/request-spans.js';
+import { exemplarOf } from '../observability/tracing/spans.js';
 import type { RequestHook } from './front-door.js';
 
 /**
  * Times every request. The `route` label is the route pattern (`/v1/notes/:id`), never the raw path,
  * so ids never become label values; requests that match no route share `unmatched`.
+ *
+ * While tracing (`metrics.exemplars`), a sampled request's observation carries its server span as the exemplar of
+ * its bucket. Only it pays for that (its labels hashed, two objects); every other request, and every request while
+ * tracing is off, goes through the cached child as before.
  */
 export function measureRequests(metrics: Metrics): RequestHook {
   // One child per label set, made once: label sets are bounded (methods × route patterns × statuses).
@@ -17,10 +23,19 @@ export function measureRequests(metrics: Metrics): RequestHook {
     }
     return child;
   };
+  const histogram = metrics.httpRequestDuration;
+  const exemplars = metrics.exemplars;
   return {
     onFinish(req, res, elapsedMs) {
-      const route = (req.route as { path?: unknown } | undefined)?.path;
-      childFor(req.method, typeof route === 'string' ? route : 'unmatched', res.statusCode).observe(elapsedMs / 1000);
+      const path = (req.route as { path?: unknown } | undefined)?.path;
+      const route = typeof path === 'string' ? path : 'unmatched';
+      // On `finish`: the server span ends on `close`, after it, so it still says whether it records.
+      const exemplar = exemplars ? exemplarOf(serverSpanOf(res)) : undefined;
+      if (exemplar) {
+        histogram.observe({ labels: { method: req.method, route, status_code: String(res.statusCode) }, value: elapsedMs / 1000, exemplarLabels: exemplar as Record<string, string> });
+      } else {
+        childFor(req.method, route, res.statusCode).observe(elapsedMs / 1000);
+      }
     },
   };
 }

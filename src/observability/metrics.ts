@@ -1,8 +1,15 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type RegistryContentType } from 'prom-client';
 
 /** The API's Prometheus metrics, in a registry of their own (so tests and several apps in one process do not collide). */
 export interface Metrics {
-  readonly registry: Registry;
+  /** Renders the OpenMetrics text format when `exemplars` is on, else the Prometheus text format. */
+  readonly registry: Registry<RegistryContentType>;
+  /**
+   * Whether the two duration histograms take exemplars (trace id and span id of a sampled request): observe with
+   * `histogram.observe({ labels, value, exemplarLabels })`, which a `.labels()` child cannot do. Then a child's
+   * `observe` still works, but not a child's `startTimer` (prom-client 15 throws when its timer ends).
+   */
+  readonly exemplars: boolean;
   /** Sets `shutdown_drain_started_seconds` to now: draining for shutdown began. */
   drainStarted(): void;
   /** Counts a request received while draining (`shutdown_drain_requests_total`). */
@@ -31,8 +38,16 @@ export interface DatabasePool {
   readonly waitingCount: number;
 }
 
-export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metrics {
-  const registry = new Registry();
+/**
+ * The API's metrics. With `exemplars` (main.ts: while tracing is on), the registry renders OpenMetrics, the only text
+ * format that carries exemplars, for every scrape: prom-client renames a counter's family when it renders OpenMetrics
+ * (`auth_rejections_total` becomes `auth_rejections` with `_total` samples) and never back, so one process cannot
+ * answer both formats. Without, the Prometheus text format, as before exemplars existed.
+ */
+export function createMetrics(options: { defaultMetrics?: boolean; exemplars?: boolean } = {}): Metrics {
+  const exemplars = options.exemplars ?? false;
+  const registry = new Registry<RegistryContentType>();
+  if (exemplars) registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const caches: Array<{ readonly size: number }> = [];
   // Refusals are tallied in a plain map and handed to the counter when it is scraped: prom-client hashes a label set
@@ -99,12 +114,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
     watchDatabasePool: (pool) => pools.push(pool),
     countAuthRejection: (error) => rejections.set(error, (rejections.get(error) ?? 0) + 1),
     registry,
+    exemplars,
     httpRequestDuration: new Histogram({
       name: 'http_request_duration_seconds',
       help: 'Duration of HTTP requests, by method, route pattern and status code.',
       labelNames: ['method', 'route', 'status_code'],
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [registry],
+      enableExemplars: exemplars,
     }),
     issuerFetches: new Counter({
       name: 'issuer_fetches_total',
@@ -124,6 +141,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}): Metri
       labelNames: ['operation'],
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.1],
       registers: [registry],
+      enableExemplars: exemplars,
     }),
     redisFailures: new Counter({
       name: 'redis_failures_total',

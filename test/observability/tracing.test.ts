@@ -42,6 +42,7 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
       count: 2,
       issuer,
       startTimeoutMs: START_TIMEOUT_MS,
+      metrics: true,
       env: { DATABASE_URL: schema.url, ...(await testRedisEnv('tracing')), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, ...TRACING_ENV },
     });
     [first, second] = group.replicas as [Replica, Replica];
@@ -125,6 +126,38 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
   );
 
   it(
+    'when a sampled GET /v1/notes is followed by an unsampled one, then /metrics is OpenMetrics whose request and query histograms carry the sampled trace as exemplars, never the unsampled one',
+    explained(() => group, async () => {
+      const token = await issuer.mint();
+      const sampledId = '6bf92f3577b34da6a3ce929d0e0e4738';
+      const unsampledId = '7bf92f3577b34da6a3ce929d0e0e4739';
+      const sampled = await fetch(`${second.url}/v1/notes`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${sampledId}-${PARENT_SPAN_ID}-01` } });
+      expect(sampled.status).toBe(200);
+      const serverSpanId = /-([0-9a-f]{16})-01"$/.exec(sampled.headers.get('server-timing') ?? '')?.[1];
+      // After the sampled one: had it an exemplar, it would take the sampled one's place in the same buckets.
+      const unsampled = await fetch(`${second.url}/v1/notes`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${unsampledId}-${PARENT_SPAN_ID}-00` } });
+      expect(unsampled.status).toBe(200);
+
+      const scrape = await fetch(second.metricsUrl!);
+      expect(scrape.headers.get('content-type')).toBe('application/openmetrics-text; version=1.0.0; charset=utf-8');
+      const text = await scrape.text();
+      expect(text.endsWith('\n# EOF\n')).toBe(true);
+      const lines = text.split('\n');
+      const exemplarIn = (metric: string) =>
+        lines.filter((line) => line.startsWith(`${metric}_bucket{`) && line.includes(` # {trace_id="${sampledId}",`));
+      const requestBuckets = exemplarIn('http_request_duration_seconds');
+      expect(requestBuckets).toEqual([expect.stringMatching(new RegExp(`^http_request_duration_seconds_bucket\\{[^}]*route="/v1/notes"[^}]*\\} \\d+ # \\{trace_id="${sampledId}",span_id="${serverSpanId}"\\} [0-9.e-]+ [0-9.]+$`))]);
+      expect(exemplarIn('db_query_duration_seconds')).toEqual([
+        expect.stringMatching(new RegExp(`^db_query_duration_seconds_bucket\\{[^}]*operation="page"[^}]*\\} \\d+ # \\{trace_id="${sampledId}",span_id="[0-9a-f]{16}"\\} `)),
+      ]);
+      expect(text).not.toContain(unsampledId);
+      // Counters in OpenMetrics: the family without `_total`, its samples with it.
+      expect(text).toMatch(/^# TYPE issuer_fetches counter$/m);
+      expect(text).toMatch(/^issuer_fetches_total\{/m);
+    }),
+  );
+
+  it(
     'when each replica serves a request, then its spans carry its own service.instance.id, and a 4xx is not a span error',
     explained(() => group, async () => {
       const answers = await Promise.all([first, second].map((replica) => fetch(`${replica.url}/v1/notes/does-not-exist`, { headers: { authorization: 'Bearer not-a-token' } })));
@@ -182,9 +215,9 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
 });
 
 describe('tracing off (no OTLP endpoint)', () => {
-  it('when OTEL_EXPORTER_OTLP_ENDPOINT is unset, then no trace header is sent, no log line has a trace id, and nothing is exported', async () => {
+  it('when OTEL_EXPORTER_OTLP_ENDPOINT is unset, then no trace header is sent, no log line has a trace id, nothing is exported, and /metrics stays the Prometheus text format without exemplars', async () => {
     const before = receiver.bodies.length;
-    const group = await startReplicas({ count: 1, issuer, startTimeoutMs: START_TIMEOUT_MS, env: { ...TRACING_ENV, OTEL_TRACES_SAMPLER: 'always_on' } });
+    const group = await startReplicas({ count: 1, issuer, startTimeoutMs: START_TIMEOUT_MS, metrics: true, env: { ...TRACING_ENV, OTEL_TRACES_SAMPLER: 'always_on' } });
     try {
       const token = await issuer.mint();
       const response = await fetch(`${group.replicas[0]!.url}/v1/me`, { headers: { authorization: `Bearer ${token}`, traceparent: `00-${PARENT_TRACE_ID}-${PARENT_SPAN_ID}-01` } });
@@ -195,6 +228,12 @@ describe('tracing off (no OTLP endpoint)', () => {
       expect(lines.some((line) => line.msg === 'request completed')).toBe(true);
       expect(lines.filter((line) => 'trace_id' in line || /tracing/.test(line.msg))).toEqual([]);
       expect(receiver.bodies.length).toBe(before);
+      // Metrics as without tracing: the Prometheus text format, no exemplar.
+      const scrape = await fetch(group.replicas[0]!.metricsUrl!);
+      expect(scrape.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
+      const text = await scrape.text();
+      expect(text).toMatch(/^http_request_duration_seconds_bucket\{[^}]*route="\/v1\/me"/m);
+      expect(text).not.toMatch(/# EOF| # \{/);
     } finally {
       await group.close();
     }

@@ -1,4 +1,4 @@
-import { Counter, Histogram, type Registry } from 'prom-client';
+import { Counter, Histogram, type Registry, type RegistryContentType } from 'prom-client';
 import type { IntrospectionOutcome } from './index.js';
 import type { Logger } from '../../observability/logger.js';
 
@@ -7,7 +7,7 @@ import type { Logger } from '../../observability/logger.js';
  * and `introspection_duration_seconds`; and one `warn` line when the endpoint starts failing, one `info` when it answers
  * again (never per request: an outage would flood the log). The token never reaches either.
  */
-export function observeIntrospections(registry: Registry, logger: Logger): (outcome: IntrospectionOutcome, seconds: number, error?: unknown) => void {
+export function observeIntrospections(registry: Registry<RegistryContentType>, logger: Logger): (outcome: IntrospectionOutcome, seconds: number, error?: unknown) => void {
   const count = new Counter({
     name: 'introspections_total',
     help: 'Calls to the authorization server\'s introspection endpoint, by outcome (active, inactive, error); cached answers are not counted.',

@@ -1,4 +1,5 @@
 import type { Histogram } from 'prom-client';
+import { currentExemplar } from '../../observability/tracing/spans.js';
 import { StorageUnavailableError } from '../../errors.js';
 import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import type { Db } from './open.js';
@@ -29,7 +30,9 @@ export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): N
   };
 
   const timed = <T>(operation: string, query: () => T): T => {
-    const end = duration?.startTimer({ operation });
+    // While tracing, a sampled request's statement becomes its bucket's exemplar. Tracing off, currentExemplar() is
+    // undefined at once, and the histogram, made without exemplars, ignores the argument.
+    const end = duration?.startTimer({ operation }, currentExemplar() as Record<string, string> | undefined);
     try {
       return query();
     } catch (error) {

@@ -30,6 +30,11 @@ export function serverTimingOf(span: Span): string {
   return `traceparent;desc="00-${traceId}-${spanId}-${traceFlags.toString(16).padStart(2, '0')}"`;
 }
 
+/** The server span of the request this response answers; undefined while tracing is off, and for /healthz, /metrics… */
+export function serverSpanOf(res: Response): Span | undefined {
+  return (res as Partial<Traced>)[SPAN];
+}
+
 /**
  * The server span of each request, as the first middleware while tracing is on (app.ts), rather than the HTTP
  * instrumentation's: that one binds every request's and response's event emitters and computes a dozen attributes for

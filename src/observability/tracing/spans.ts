@@ -1,4 +1,4 @@
-import { SpanStatusCode, trace, type Attributes, type Span } from '@opentelemetry/api';
+import { SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api';
 
 /**
  * The API's own spans, for what the instrumentations cannot see: token verification, the rate-limit decision, the
@@ -57,6 +57,29 @@ export function spanNow(name: string, attributes: Attributes): void {
 function inUnsampledTrace(): boolean {
   const current = trace.getActiveSpan();
   return current !== undefined && !current.isRecording();
+}
+
+/**
+ * What an OpenMetrics exemplar carries to lead from a histogram bucket to one trace (Grafana opens it in Tempo/Jaeger).
+ * prom-client's types expect exemplar labels named like the metric's own labels, so callers hand it these as
+ * `Record<string, string>` (what it accepts at run time).
+ */
+export type ExemplarLabels = Readonly<Record<'trace_id' | 'span_id', string>>;
+
+/**
+ * The exemplar labels of `span` while it records a sampled trace, else undefined: an unsampled trace is never
+ * exported, so an exemplar naming it would lead nowhere. A span already ended no longer records, so call this before
+ * the span ends (a request's: on `finish`, which comes before the `close` that ends it).
+ */
+export function exemplarOf(span: Span | undefined): ExemplarLabels | undefined {
+  if (!span?.isRecording()) return undefined;
+  const { traceId, spanId, traceFlags } = span.spanContext();
+  return traceFlags & TraceFlags.SAMPLED ? { trace_id: traceId, span_id: spanId } : undefined;
+}
+
+/** The exemplar labels of the current span (a database statement's: its request's span, or a child of it). */
+export function currentExemplar(): ExemplarLabels | undefined {
+  return on ? exemplarOf(trace.getActiveSpan()) : undefined;
 }
 
 /** Adds attributes to the current span (inside `inSpan`: that span). */

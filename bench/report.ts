@@ -1,6 +1,6 @@
 import { NOTE_BODY, NOTE_TITLE } from './servers/common.js';
 
-export type ServerId = 'bare' | 'library' | 'api' | 'scaled' | 'pooled';
+export type ServerId = 'bare' | 'library' | 'api' | 'scaled' | 'pooled' | 'untraced' | 'traced' | 'traced-all';
 export type ScenarioId = 'me' | 'me-1000' | 'notes-get' | 'notes-post' | 'invalid' | 'me-opaque';
 
 export interface Scenario {
@@ -21,7 +21,16 @@ export const SERVERS: readonly { id: ServerId; title: string }[] = [
   { id: 'api', title: 'our API, production configuration' },
   { id: 'scaled', title: 'our API scaled out: PostgreSQL + Redis' },
   { id: 'pooled', title: 'our API scaled out: PostgreSQL via PgBouncer (transaction mode) + Redis' },
+  { id: 'untraced', title: 'our API as built before tracing (BENCH_BEFORE_TRACING), production configuration' },
+  { id: 'traced', title: 'our API, tracing on: parentbased_traceidratio 0.1, OTLP to a local sink' },
+  { id: 'traced-all', title: 'our API, tracing on: every request sampled, OTLP to a local sink' },
 ];
+
+/**
+ * Issue 24: what tracing costs `GET /v1/me`, judged against our API (tracing off) in the same round: the build from
+ * before tracing, and the same build as ours with tracing on at two sampling rates. They run `GET /v1/me` only.
+ */
+export const TRACING_SERVERS: readonly ServerId[] = ['untraced', 'traced', 'traced-all'];
 
 /** Our API scaled out: on PostgreSQL directly, and through PgBouncer in transaction mode (issue 22). */
 export const SCALED_SERVERS: readonly ServerId[] = ['scaled', 'pooled'];
@@ -123,6 +132,10 @@ export interface BenchData {
    * cached (`hitMs`) and with a new one each time (`missMs`: one introspection at the local bench issuer).
    */
   introspection?: { hitMs: number; missMs: number; samples: number };
+  /** Issue 24: the commit built as "before tracing", or why it could not be built (then it did not run). */
+  beforeTracing?: { commit: string; skipped?: string };
+  /** Issue 24: bytes the local OTLP sink received from the two traced servers (what their exporters sent). */
+  otlpBytes?: number;
 }
 
 export interface PgBouncerInfo {
@@ -207,6 +220,15 @@ function sameRoundRatio(runs: RunRecord[], server: ServerId, base: ServerId, sce
     runs
       .filter((run) => run.server === server && run.scenario === scenario)
       .map((run) => run.rps / (runs.find((r) => r.round === run.round && r.server === base && r.scenario === scenario)?.rps ?? NaN)),
+  );
+}
+
+/** Per round, `base`'s event-loop CPU per request ÷ `server`'s in the same scenario; the median over rounds. */
+function sameRoundCpuRatio(runs: RunRecord[], server: ServerId, base: ServerId, scenario: ScenarioId): number {
+  return median(
+    runs
+      .filter((run) => run.server === server && run.scenario === scenario)
+      .map((run) => (runs.find((r) => r.round === run.round && r.server === base && r.scenario === scenario)?.cpuUsPerRequest ?? NaN) / (run.cpuUsPerRequest ?? NaN)),
   );
 }
 
@@ -348,6 +370,36 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
       library: '—',
     });
   }
+  // Issue 24: what tracing costs, each judged against our API with tracing off in the same round.
+  if (ran('traced') || data.beforeTracing) {
+    const against = (server: ServerId, base: ServerId) =>
+      `${times(sameRound(server, base, 'me'))} (${fmt(get(server, 'me')?.rps ?? NaN)} vs ${fmt(get(base, 'me')?.rps ?? NaN)} req/s)` +
+      byCpu(sameRoundCpuRatio(data.runs, server, base, 'me'));
+    const before = data.beforeTracing;
+    results.push(
+      {
+        target: `GET /v1/me with tracing off vs the build before tracing (${before?.commit ?? 'BENCH_BEFORE_TRACING'}), same round`,
+        required: '≥ 0.98×',
+        measured: ran('untraced') ? against('api', 'untraced') : `not run: ${before?.skipped ?? 'no build'}`,
+        pass: sameRound('api', 'untraced', 'me') >= 0.98 && clean(get('api', 'me')) && clean(get('untraced', 'me')),
+        library: '—',
+      },
+      {
+        target: 'GET /v1/me with tracing on, parentbased_traceidratio 0.1, vs tracing off (same round)',
+        required: '≥ 0.80×',
+        measured: against('traced', 'api'),
+        pass: sameRound('traced', 'api', 'me') >= 0.8 && clean(get('traced', 'me')),
+        library: '—',
+      },
+      {
+        target: 'GET /v1/me with every request traced vs tracing off (same round)',
+        required: 'stated (no target); 0 non-2xx',
+        measured: against('traced-all', 'api') + (data.otlpBytes !== undefined ? `; ${mib(data.otlpBytes)} MiB of OTLP exported by the two` : ''),
+        pass: clean(get('traced-all', 'me')),
+        library: '—',
+      },
+    );
+  }
   const soak = data.soak;
   results.push({
     target: soak ? `RSS flat across a ${soak.seconds} s run of GET /v1/me with 1,000 tokens, after warm-up` : 'RSS flat (soak skipped)',
@@ -432,6 +484,23 @@ function pgbouncerSetUp(pgbouncer: PgBouncerInfo): string[] {
   ];
 }
 
+/** Issue 24: the servers that measure what tracing costs. */
+function tracingSetUp(before: { commit: string; skipped?: string }): string[] {
+  return [
+    'What tracing costs (issue 24) is measured on `GET /v1/me` only, against our API (tracing off: no OTLP endpoint, the SDK',
+    'never loaded) in the same round, by three more servers with the same settings:',
+    '',
+    `- the API as built before tracing, commit ${before.commit} (BENCH_BEFORE_TRACING; \`git archive\` of it into a temporary`,
+    `  folder, compiled with this checkout's node_modules)${before.skipped ? `: not run, ${before.skipped}` : ''};`,
+    '- this build with `OTEL_EXPORTER_OTLP_ENDPOINT` set to a local OTLP/HTTP sink (bench/servers/otlp-sink.ts: reads each',
+    '  export, counts its bytes, answers 200 as a collector does) and `OTEL_TRACES_SAMPLER=parentbased_traceidratio`,',
+    '  `OTEL_TRACES_SAMPLER_ARG=0.1`; the requests bring no `traceparent`, so one in ten is sampled;',
+    '- the same with `OTEL_TRACES_SAMPLER=parentbased_always_on`: every request sampled and exported.',
+    '',
+    "They run right before our API's `GET /v1/me` block or right after it, in alternating order.",
+  ];
+}
+
 export function renderReport(data: BenchData): string {
   const summaries = summarise(data.runs);
   const targets = judge(data, summaries);
@@ -459,7 +528,7 @@ export function renderReport(data: BenchData): string {
         .map(([name, cores]) => `${name} ${cores.toFixed(2)}`)
         .join(', ')}. Anything well above 0 means the figures are noisier than usual.`,
     '',
-    '## Targets (issues 6, 16, 22 and 23)',
+    '## Targets (issues 6, 16, 22, 23 and 24)',
     '',
     '| target | required | our API | result | library alone (reference) |',
     '| --- | --- | --- | --- | --- |',
@@ -586,6 +655,7 @@ export function renderReport(data: BenchData): string {
         ]
       : []),
     ...(data.pgbouncer ? ['', ...pgbouncerSetUp(data.pgbouncer)] : []),
+    ...(data.beforeTracing ? ['', ...tracingSetUp(data.beforeTracing)] : []),
     '',
     `Time taken: ${Object.entries(data.timings)
       .map(([name, seconds]) => `${name} ${seconds} s`)

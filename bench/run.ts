@@ -1,7 +1,9 @@
 /**
- * `npm run bench`: the benchmark of issues 6, 16 and 22. Starts the bench issuer and five servers as their own
+ * `npm run bench`: the benchmark of issues 6, 16, 22 and 24. Starts the bench issuer and eight servers as their own
  * processes on 127.0.0.1 (bare Express 5, the token library alone, our API in production configuration, our API
- * scaled out on PostgreSQL and Redis, and the same behind a private PgBouncer in transaction mode), drives them with
+ * scaled out on PostgreSQL and Redis, the same behind a private PgBouncer in transaction mode, and for what tracing
+ * costs: our API as built before tracing (BENCH_BEFORE_TRACING) and ours with tracing on at two sampling rates,
+ * exporting to a local OTLP sink), drives them with
  * autocannon from this process, alternating servers over several rounds, then soaks our API for memory, and writes
  * docs/benchmarks.md. Durations come from BENCH_SECONDS, BENCH_ROUNDS, BENCH_WARMUP_SECONDS, BENCH_SOAK_SECONDS; the
  * scaled-out API's PostgreSQL and Redis from BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/test, in
@@ -28,6 +30,7 @@ import {
   SCALED_SERVERS,
   SCENARIOS,
   SERVERS,
+  TRACING_SERVERS,
   type BenchData,
   type PgBouncerInfo,
   type RunRecord,
@@ -43,6 +46,8 @@ const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
 const AUDIENCE = 'https://notes.bench.test/api';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
+/** The last commit before OpenTelemetry tracing (issue 24) landed: what tracing off is compared with. */
+const BEFORE_TRACING = 'cd7823a';
 
 function envSeconds(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -84,13 +89,15 @@ const ORDERS: readonly ServerId[][] = [
  * `/v1/me` rate, so its two runs are next to each other (rejections first in half the rounds), and our API's
  * `/v1/me` is still next to bare Express's, as in ORDERS. The scaled-out API's `/v1/me` is next to our API's pair
  * (its rejection run between them): before it in half the rounds, after it in the others. The API behind PgBouncer's
- * `/v1/me` is next to the scaled-out API's, on the side away from our API's, as in ORDERS.
+ * `/v1/me` is next to the scaled-out API's, on the side away from our API's, as in ORDERS. The servers that measure
+ * tracing's cost (issue 24), judged against our API's `/v1/me`, run on bare Express's side of it, the build from
+ * before tracing nearest, in an order that changes by round.
  */
 const ME_AND_REJECTIONS: readonly (readonly [ScenarioId, ServerId])[][] = [
-  [['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled'], ['invalid', 'library'], ['me', 'library']],
-  [['me', 'library'], ['invalid', 'library'], ['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare']],
-  [['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'library'], ['invalid', 'library']],
-  [['invalid', 'library'], ['me', 'library'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled']],
+  [['me', 'traced-all'], ['me', 'traced'], ['me', 'untraced'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled'], ['invalid', 'library'], ['me', 'library']],
+  [['me', 'library'], ['invalid', 'library'], ['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'untraced'], ['me', 'traced'], ['me', 'traced-all']],
+  [['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'untraced'], ['me', 'traced-all'], ['me', 'traced'], ['me', 'library'], ['invalid', 'library']],
+  [['invalid', 'library'], ['me', 'library'], ['me', 'traced'], ['me', 'traced-all'], ['me', 'untraced'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled']],
 ];
 
 /** Every run of one round, in order: the `/v1/me` and rejection block, then each other scenario in ORDERS' order. */
@@ -116,6 +123,8 @@ let aborting: Promise<never> | undefined;
 let pooledRole: PooledRole | undefined;
 let pgbouncer: TestPgBouncer | undefined;
 let pgbouncerInfo: PgBouncerInfo | undefined;
+// Issue 24: where the traced servers export to (bench/servers/otlp-sink.ts).
+let otlpSink: string | undefined;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-bench-'));
 
 /**
@@ -283,6 +292,7 @@ async function main(): Promise<void> {
   });
 
   const compiled = await phase('compile comparison servers', async () => compileServers());
+  const beforeTracing = await phase('build before tracing', async () => buildBeforeTracing());
   const tsx = (file: string) => ['--import', 'tsx', path.join(ROOT, 'bench', file)];
   const { issuerUrl, tokens, targets } = await phase('start', async () => {
     const issuer = await spawnChild({
@@ -312,11 +322,11 @@ async function main(): Promise<void> {
     const library = await comparison('library', 'library.js');
     // Our API from its build, as each of its three configurations: the same production settings (apiEnv) and `extra`.
     // Its own folder as working directory, so no stray .env changes the configuration.
-    const ours = (id: ServerId, extra: Record<string, string> = {}) =>
+    const ours = (id: ServerId, extra: Record<string, string> = {}, main = path.join(ROOT, 'dist', 'src', 'main.js')) =>
       spawnChild({
         name: id,
         command: process.execPath,
-        args: [path.join(ROOT, 'dist', 'src', 'main.js')],
+        args: [main],
         env: cleanEnv({ ...apiEnv(issuerUrl), ...extra }),
         cwd: tmp,
         logDir: tmp,
@@ -329,7 +339,27 @@ async function main(): Promise<void> {
     const { url: pooledDatabaseUrl, info } = await startPooler();
     const pooled = await ours('pooled', pooledEnv(pooledDatabaseUrl));
     pgbouncerInfo = { ...info, statementBound: statementBoundOf(pooled) };
-    return { issuerUrl, tokens, targets: [bare, library, api, scaled, pooled] };
+    // Issue 24: the build from before tracing (its own database file), and this one exporting traces to a local sink.
+    const untraced = beforeTracing.main ? [await ours('untraced', { DATABASE_URL: path.join(tmp, 'untraced.db') }, beforeTracing.main)] : [];
+    const { ready: sinkPort } = await spawnChild({
+      name: 'otlp-sink',
+      command: process.execPath,
+      args: [path.join(compiled, 'otlp-sink.js')],
+      env: cleanEnv({}),
+      cwd: ROOT,
+      logDir: tmp,
+      ready: /\{"port":(\d+)\}/,
+      timeoutMs: 30_000,
+    });
+    otlpSink = `http://127.0.0.1:${sinkPort}`;
+    const traced = (id: ServerId, sampler: Record<string, string>) =>
+      ours(id, { DATABASE_URL: path.join(tmp, `${id}.db`), OTEL_EXPORTER_OTLP_ENDPOINT: otlpSink!, ...sampler });
+    const tracing = [
+      ...untraced,
+      await traced('traced', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }),
+      await traced('traced-all', { OTEL_TRACES_SAMPLER: 'parentbased_always_on' }),
+    ];
+    return { issuerUrl, tokens, targets: [bare, library, api, scaled, pooled, ...tracing] };
   });
 
   const counts = async () => JSON.parse((await http(`${issuerUrl}_bench/count`)).body) as FetchCounts;
@@ -345,7 +375,9 @@ async function main(): Promise<void> {
     }
   };
   const applies = (target: Target, scenario: Scenario) =>
-    API_ONLY_SCENARIOS.includes(scenario.id)
+    TRACING_SERVERS.includes(target.id)
+      ? scenario.id === 'me'
+      : API_ONLY_SCENARIOS.includes(scenario.id)
       ? target.id === 'api'
       : SCALED_SERVERS.includes(target.id) ? SCALED_SCENARIOS.includes(scenario.id) : target.id !== 'bare' || scenario.id !== 'invalid';
   const api = targets.find((target) => target.id === 'api')!;
@@ -406,8 +438,8 @@ async function main(): Promise<void> {
     for (let round = 1; round <= settings.rounds; round++) {
       for (const [scenarioId, serverId] of roundSchedule(round)) {
         const scenario = SCENARIOS.find((s) => s.id === scenarioId)!;
-        const target = targets.find((t) => t.id === serverId)!;
-        if (!applies(target, scenario)) continue;
+        const target = targets.find((t) => t.id === serverId);
+        if (!target || !applies(target, scenario)) continue;
         const cpuBefore = eventLoopCpuMicros(target.child.pid);
         const measured = await attributed(target, () => load(target, scenario, tokens, settings.seconds));
         const cpuUsPerRequest = (eventLoopCpuMicros(target.child.pid) - cpuBefore) / measured.requests;
@@ -446,10 +478,35 @@ async function main(): Promise<void> {
       REDIS_KEY_PREFIX: '<a prefix of its own>',
     },
     ...(pgbouncerInfo ? { pgbouncer: pgbouncerInfo } : {}),
+    beforeTracing: { commit: beforeTracing.commit, ...(beforeTracing.skipped ? { skipped: beforeTracing.skipped } : {}) },
+    ...(otlpSink ? { otlpBytes: (JSON.parse((await http(`${otlpSink}/_bytes`)).body) as { bytes: number }).bytes } : {}),
   };
   fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
   fs.writeFileSync(REPORT_FILE, renderReport(data));
   console.error(`bench: wrote ${path.relative(ROOT, REPORT_FILE)} in ${data.timings.total} s`);
+}
+
+/**
+ * Issue 24's baseline: the API as it was before tracing (BENCH_BEFORE_TRACING, default the commit before tracing
+ * landed), from `git archive` into a temporary folder, compiled as `npm run build` does with this checkout's
+ * node_modules (tracing added dependencies and removed none). Without git or that commit, it is reported as not run.
+ */
+function buildBeforeTracing(): { commit: string; main?: string; skipped?: string } {
+  const commit = process.env.BENCH_BEFORE_TRACING || BEFORE_TRACING;
+  const dir = path.join(tmp, 'before-tracing');
+  fs.mkdirSync(dir);
+  const archive = spawnSync('git', ['-C', ROOT, 'archive', '--format=tar', commit], { maxBuffer: 512 * 2 ** 20, timeout: 60_000 });
+  if (archive.status !== 0) return { commit, skipped: `git archive ${commit} failed (${archive.error?.message ?? archive.stderr.toString().trim()})` };
+  const untar = spawnSync('tar', ['-x', '-C', dir], { input: archive.stdout, timeout: 60_000 });
+  if (untar.status !== 0) return { commit, skipped: `tar: ${untar.stderr.toString().trim()}` };
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+  const tsc = spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
+    cwd: dir,
+    stdio: 'inherit',
+    timeout: 300_000,
+  });
+  if (tsc.status !== 0) return { commit, skipped: `its build failed (exit ${tsc.status})` };
+  return { commit, main: path.join(dir, 'dist', 'src', 'main.js') };
 }
 
 /**

@@ -4,7 +4,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Caller } from '../auth/index.js';
 import { HttpError } from '../errors.js';
 import type { RateLimitStore } from './rate-limit-store.js';
-import { spanNow } from '../observability/tracing/spans.js';
+import { eventNow } from '../observability/tracing/spans.js';
 
 export class TooManyRequestsError extends HttpError {
   constructor() {
@@ -61,7 +61,7 @@ function createCounter(name: string, limit: number, windowSeconds: number, store
     const resetSeconds = Math.max(0, Math.ceil((resetTime.getTime() - now) / 1000));
     res.setHeader('RateLimit', `"${name}"; r=${Math.max(limit - totalHits, 0)}; t=${resetSeconds}`);
     res.setHeader('RateLimit-Policy', policyOf(key));
-    spanNow('rate limit', { 'ratelimit.policy': name, 'ratelimit.limit': limit, 'ratelimit.limited': totalHits > limit });
+    eventNow('rate limit', { 'ratelimit.policy': name, 'ratelimit.limit': limit, 'ratelimit.limited': totalHits > limit });
     if (totalHits > limit) {
       res.setHeader('Retry-After', String(resetSeconds));
       return overLimit;

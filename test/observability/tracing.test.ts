@@ -53,7 +53,7 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
   });
 
   it(
-    'when GET /v1/notes brings a traceparent, then its server span is a child of it named by the route, with children for token verification (and the key-set fetch, which carried a traceparent to the issuer) and the query; the response and the log line carry the trace id',
+    'when GET /v1/notes brings a traceparent, then its server span is a child of it named by the route, with children for token verification (and the key-set fetch, which carried a traceparent to the issuer) and the query, and the rate-limit decision as an event; the response and the log line carry the trace id',
     explained(() => group, async () => {
       const token = await issuer.mint();
       const response = await fetch(`${first.url}/v1/notes`, {
@@ -81,6 +81,10 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
       );
       const jwksRequest = issuer.received.find((request) => request.path === '/.well-known/jwks.json' && String(request.headers.traceparent).includes(PARENT_TRACE_ID));
       expect(jwksRequest?.headers.traceparent).toMatch(new RegExp(`^00-${PARENT_TRACE_ID}-[0-9a-f]{16}-01$`));
+
+      // The rate-limit decision is an event on the server span, not a span of its own.
+      expect(server.events).toContainEqual({ name: 'rate limit', attributes: { 'ratelimit.policy': 'user', 'ratelimit.limit': expect.any(Number), 'ratelimit.limited': false } });
+      expect(spans.filter((span) => span.name === 'rate limit')).toEqual([]);
 
       const queries = spans.filter((span) => span.attributes['db.system.name'] === 'postgresql' || span.attributes['db.system'] === 'postgresql');
       expect(queries.length).toBeGreaterThan(0);

@@ -14,6 +14,8 @@ export interface ReceivedSpan {
   kind: number;
   status: { code?: number; message?: string };
   attributes: Record<string, string | number | boolean | undefined>;
+  /** What happened at a moment within the span (e.g. the rate-limit decision), attributes made plain. */
+  events: { name: string; attributes: Record<string, string | number | boolean | undefined> }[];
   resource: Record<string, string | number | boolean | undefined>;
   scope: string;
 }
@@ -48,12 +50,12 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
         return;
       }
       const request = JSON.parse(body.toString()) as {
-        resourceSpans: { resource: { attributes: KeyValue[] }; scopeSpans: { scope: { name: string }; spans: (Omit<ReceivedSpan, 'attributes' | 'resource' | 'scope'> & { attributes: KeyValue[] })[] }[] }[];
+        resourceSpans: { resource: { attributes: KeyValue[] }; scopeSpans: { scope: { name: string }; spans: (Omit<ReceivedSpan, 'attributes' | 'events' | 'resource' | 'scope'> & { attributes: KeyValue[]; events?: { name: string; attributes?: KeyValue[] }[] })[] }[] }[];
       };
       for (const { resource, scopeSpans } of request.resourceSpans) {
         for (const { scope, spans } of scopeSpans) {
           for (const span of spans) {
-            received.push({ ...span, parentSpanId: span.parentSpanId || undefined, attributes: plain(span.attributes), resource: plain(resource.attributes), scope: scope.name });
+            received.push({ ...span, parentSpanId: span.parentSpanId || undefined, attributes: plain(span.attributes), events: (span.events ?? []).map((event) => ({ name: event.name, attributes: plain(event.attributes) })), resource: plain(resource.attributes), scope: scope.name });
           }
         }
       }

@@ -49,6 +49,9 @@ function show(response: ApiResponse): void {
   console.log(`HTTP/1.1 ${response.status} ${response.statusText}`);
   const challenge = response.headers.get('www-authenticate');
   if (challenge) console.log(`WWW-Authenticate: ${challenge}`);
+  // While the API traces (OTEL_EXPORTER_OTLP_ENDPOINT), the trace this request belongs to: what to look up in Jaeger or Tempo.
+  const serverTiming = response.headers.get('server-timing');
+  if (serverTiming) console.log(`Server-Timing: ${serverTiming}`);
   if (!response.body) return;
   try {
     console.log(JSON.stringify(JSON.parse(response.body), null, 2));

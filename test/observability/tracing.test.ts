@@ -218,6 +218,25 @@ describe('tracing on (OTEL_EXPORTER_OTLP_ENDPOINT set): two replicas sharing Pos
   );
 });
 
+describe('tracing on, SQLite (the default database)', () => {
+  it('when a sampled GET /v1/notes reads SQLite, then its statement is a client span of the request named by operation and table, without values', async () => {
+    const group = await startReplicas({ count: 1, issuer, startTimeoutMs: START_TIMEOUT_MS, env: { ...TRACING_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url } });
+    try {
+      const token = await issuer.mint({ sub: 'sqlite-traced-owner' });
+      const response = await fetch(`${group.replicas[0]!.url}/v1/notes`, { headers: { authorization: `Bearer ${token}` } });
+      expect(response.status).toBe(200);
+      const traceId = traceIdOf(response.headers.get('server-timing'))!;
+      const spans = inTrace(await receiver.waitFor((all) => inTrace(all, traceId).some((span) => span.kind === 2)), traceId);
+      const server = spans.find((span) => span.kind === 2)!;
+      expect(childrenOf(spans, server).filter((span) => span.kind === 3)).toEqual([
+        expect.objectContaining({ name: 'SELECT notes', attributes: { 'db.system.name': 'sqlite', 'db.operation.name': 'SELECT', 'db.collection.name': 'notes' } }),
+      ]);
+    } finally {
+      await group.close();
+    }
+  }, START_TIMEOUT_MS * 2);
+});
+
 describe('tracing off (no OTLP endpoint)', () => {
   it('when OTEL_EXPORTER_OTLP_ENDPOINT is unset, then no trace header is sent, no log line has a trace id, nothing is exported, and /metrics stays the Prometheus text format without exemplars', async () => {
     const before = receiver.bodies.length;

@@ -1,11 +1,25 @@
 import type { Histogram } from 'prom-client';
-import { currentExemplar } from '../../observability/tracing/spans.js';
+import { currentExemplar, inClientSpan } from '../../observability/tracing/spans.js';
 import { StorageUnavailableError } from '../../errors.js';
 import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import type { Db } from './open.js';
 
 // SQLite answers these when the database is busy, full or gone: the operation may succeed later.
 const UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|FULL|IOERR|READONLY|CANTOPEN|NOTADB|CORRUPT)/;
+
+/** How a statement's span is named and described, by the database conventions: operation and table, never a value. */
+const statementSpan = (operation: string) => ({
+  name: `${operation} notes`,
+  attributes: { 'db.system.name': 'sqlite', 'db.operation.name': operation, 'db.collection.name': 'notes' },
+});
+// While tracing, each statement of a sampled request is a client span: `pg` has an instrumentation, better-sqlite3 none.
+const STATEMENT_SPANS = {
+  insert: statementSpan('INSERT'),
+  find: statementSpan('SELECT'),
+  page: statementSpan('SELECT'),
+  update: statementSpan('UPDATE'),
+  delete: statementSpan('DELETE'),
+};
 
 /**
  * Notes in SQLite. Every statement is prepared once and scoped by `owner`. better-sqlite3 is synchronous: each method
@@ -29,12 +43,12 @@ export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): N
     delete: db.prepare<[string, number, number]>(`DELETE FROM notes WHERE owner = ? AND seq = ? AND version = ?`),
   };
 
-  const timed = <T>(operation: string, query: () => T): T => {
+  const timed = <T>(operation: keyof typeof STATEMENT_SPANS, query: () => T): T => {
     // While tracing, a sampled request's statement becomes its bucket's exemplar. Tracing off, currentExemplar() is
     // undefined at once, and the histogram, made without exemplars, ignores the argument.
     const end = duration?.startTimer({ operation }, currentExemplar() as Record<string, string> | undefined);
     try {
-      return query();
+      return inClientSpan(STATEMENT_SPANS[operation].name, STATEMENT_SPANS[operation].attributes, query);
     } catch (error) {
       const code = (error as { code?: unknown }).code;
       throw typeof code === 'string' && UNAVAILABLE.test(code) ? new StorageUnavailableError(error) : error;

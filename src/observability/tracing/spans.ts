@@ -1,8 +1,9 @@
 import { SpanKind, SpanStatusCode, TraceFlags, trace, type Attributes, type Span } from '@opentelemetry/api';
 
 /**
- * The API's own spans, for what the instrumentations cannot see: token verification, the rate-limit decision, the
- * problem a request was answered with. Each helper does nothing at all while tracing is off (no span object, not
+ * The API's own spans, for what the instrumentations cannot see: token verification, SQLite statements, the
+ * rate-limit decision (an event), the problem a request was answered with; and the exemplars that lead from metrics
+ * to them. Each helper does nothing at all while tracing is off (no span object, not
  * even a no-op one), so the request path costs the same as without tracing; inside a request whose trace is not
  * sampled, neither.
  */

@@ -505,7 +505,7 @@ function tracingSetUp(before: { commit: string; skipped?: string }): string[] {
     '',
     `- the API as built before tracing, commit ${before.commit} (BENCH_BEFORE_TRACING; \`git archive\` of it into a temporary`,
     `  folder, compiled with this checkout's node_modules)${before.skipped ? `: not run, ${before.skipped}` : ''};`,
-    '- this build with `OTEL_EXPORTER_OTLP_ENDPOINT` set to a local OTLP/HTTP sink (bench/servers/otlp-sink.ts: reads each',
+    '- this build with `OTEL_EXPORTER_OTLP_ENDPOINT` set to a local OTLP/HTTP sink of its own (bench/servers/otlp-sink.ts: reads each',
     '  export, counts its bytes, answers 200 as a collector does) and `OTEL_TRACES_SAMPLER=parentbased_traceidratio`,',
     '  `OTEL_TRACES_SAMPLER_ARG=0.1`; the requests bring no `traceparent`, so one in ten is sampled;',
     '- the same with `OTEL_TRACES_SAMPLER=parentbased_always_on`: every request sampled and exported.',

@@ -214,21 +214,16 @@ export function summarise(runs: RunRecord[]): Summary[] {
   return summaries;
 }
 
-/** Per round, `server`'s req/s ÷ `base`'s in the same scenario; the median over rounds. */
-function sameRoundRatio(runs: RunRecord[], server: ServerId, base: ServerId, scenario: ScenarioId): number {
+/** Per round, `server`'s req/s ÷ `base`'s in the same scenario (`by: 'cpu'`: `base`'s CPU per request ÷ `server`'s); the median over rounds. */
+function sameRoundRatio(runs: RunRecord[], server: ServerId, base: ServerId, scenario: ScenarioId, by: 'rps' | 'cpu' = 'rps'): number {
   return median(
     runs
       .filter((run) => run.server === server && run.scenario === scenario)
-      .map((run) => run.rps / (runs.find((r) => r.round === run.round && r.server === base && r.scenario === scenario)?.rps ?? NaN)),
-  );
-}
-
-/** Per round, `base`'s event-loop CPU per request ÷ `server`'s in the same scenario; the median over rounds. */
-function sameRoundCpuRatio(runs: RunRecord[], server: ServerId, base: ServerId, scenario: ScenarioId): number {
-  return median(
-    runs
-      .filter((run) => run.server === server && run.scenario === scenario)
-      .map((run) => (runs.find((r) => r.round === run.round && r.server === base && r.scenario === scenario)?.cpuUsPerRequest ?? NaN) / (run.cpuUsPerRequest ?? NaN)),
+      .map((run) => {
+        const other = runs.find((r) => r.round === run.round && r.server === base && r.scenario === scenario);
+        // CPU per request is a cost: the server's ratio is the base's cost ÷ its own, as "× bare by CPU" is.
+        return by === 'rps' ? run.rps / (other?.rps ?? NaN) : (other?.cpuUsPerRequest ?? NaN) / (run.cpuUsPerRequest ?? NaN);
+      }),
   );
 }
 
@@ -374,7 +369,7 @@ export function judge(data: BenchData, summaries: Summary[]): TargetResult[] {
   if (ran('traced') || data.beforeTracing) {
     const against = (server: ServerId, base: ServerId) =>
       `${times(sameRound(server, base, 'me'))} (${fmt(get(server, 'me')?.rps ?? NaN)} vs ${fmt(get(base, 'me')?.rps ?? NaN)} req/s)` +
-      byCpu(sameRoundCpuRatio(data.runs, server, base, 'me'));
+      byCpu(sameRoundRatio(data.runs, server, base, 'me', 'cpu'));
     const before = data.beforeTracing;
     results.push(
       {

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import type { Histogram } from 'prom-client';
-import { currentExemplar } from '../../observability/tracing/spans.js';
+import { startStatementTimer } from '../statement-timer.js';
 import type { NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import { columnsFromJson } from './note-columns.js';
 import { reportingUnavailable } from './pool.js';
@@ -26,9 +26,7 @@ const UPDATE = `UPDATE notes SET json = $4::text, version = version + 1, title =
  */
 export function postgresNotesStorage(statements: Statements, duration?: Histogram<'operation'>): NotesStorage {
   const query = async <R extends pg.QueryResultRow>(operation: string, config: pg.QueryConfig): Promise<pg.QueryResult<R>> => {
-    // While tracing, a sampled request's statement becomes its bucket's exemplar. Tracing off, currentExemplar() is
-    // undefined at once, and the histogram, made without exemplars, ignores the argument.
-    const end = duration?.startTimer({ operation }, currentExemplar() as Record<string, string> | undefined);
+    const end = startStatementTimer(duration, operation);
     try {
       return await reportingUnavailable(statements.query<R>(config));
     } finally {

@@ -1,5 +1,6 @@
 import type { Histogram } from 'prom-client';
-import { currentExemplar, inClientSpan } from '../../observability/tracing/spans.js';
+import { startStatementTimer } from '../statement-timer.js';
+import { inClientSpan } from '../../observability/tracing/spans.js';
 import { StorageUnavailableError } from '../../errors.js';
 import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import type { Db } from './open.js';
@@ -44,9 +45,7 @@ export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): N
   };
 
   const timed = <T>(operation: keyof typeof STATEMENT_SPANS, query: () => T): T => {
-    // While tracing, a sampled request's statement becomes its bucket's exemplar. Tracing off, currentExemplar() is
-    // undefined at once, and the histogram, made without exemplars, ignores the argument.
-    const end = duration?.startTimer({ operation }, currentExemplar() as Record<string, string> | undefined);
+    const end = startStatementTimer(duration, operation);
     try {
       return inClientSpan(STATEMENT_SPANS[operation].name, STATEMENT_SPANS[operation].attributes, query);
     } catch (error) {

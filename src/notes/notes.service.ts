@@ -28,12 +28,9 @@ export class NotesService {
   /** A page of the owner's notes, newest first, as the JSON text of `{ items: Note[], next_cursor }`. */
   async listJson(owner: string, query: ListQuery): Promise<string> {
     const before = query.cursor === undefined ? Number.MAX_SAFE_INTEGER : decodeCursor(query.cursor);
-    // One note more than the page tells whether there is a next page, in the same query.
-    const rows = await this.storage.page(owner, before, query.limit + 1);
-    const page = rows.slice(0, query.limit);
-    const last = page.at(-1);
-    const nextCursor = rows.length > query.limit && last ? encodeCursor(last[0]) : null;
-    return `{"items":[${page.map(([, json]) => json).join(',')}],"next_cursor":${JSON.stringify(nextCursor)}}`;
+    const page = await this.storage.page(owner, before, query.limit);
+    const nextCursor = page.more && page.lastSeq !== undefined ? encodeCursor(page.lastSeq) : null;
+    return `{"items":[${page.itemsJson}],"next_cursor":${JSON.stringify(nextCursor)}}`;
   }
 
   async create(owner: string, input: NoteCreate): Promise<VersionedNote> {

@@ -13,7 +13,7 @@ export interface NotesStorage {
   /** The note with this (lower-case UUID) id, when the owner has it. */
   find(owner: string, id: string): Promise<StoredNote | undefined>;
   /** Up to `limit` notes older than `beforeSeq`, newest first. */
-  page(owner: string, beforeSeq: number, limit: number): Promise<NotePageRow[]>;
+  page(owner: string, beforeSeq: number, limit: number): Promise<NotePage>;
   /**
    * Replaces the JSON of the note `current` was read from, only if it is still at `current.version`: `undefined` when
    * another write (from this process or another) came between the read and this one.
@@ -34,5 +34,23 @@ export interface StoredNote {
   json: string;
 }
 
-/** A page of notes, newest first: each note's `seq` and its stored JSON. */
-export type NotePageRow = [seq: number, json: string];
+/** A page of notes, newest first, as a response carries it. */
+export interface NotePage {
+  /** The notes' stored JSON, joined by commas ('' when the page is empty). */
+  itemsJson: string;
+  /** The `seq` of the page's last (oldest) note, where the next page starts; undefined when the page is empty. */
+  lastSeq: number | undefined;
+  /** Whether the owner has notes older than the page's last. */
+  more: boolean;
+}
+
+/**
+ * The page made of up to `limit + 1` rows of `seq` and JSON, newest first: the extra row only tells that there is more.
+ *
+ * @example
+ * pageOfRows([[9, '{"id":"a"}'], [7, '{"id":"b"}']], 1); // { itemsJson: '{"id":"a"}', lastSeq: 9, more: true }
+ */
+export function pageOfRows(rows: readonly (readonly [seq: number, json: string])[], limit: number): NotePage {
+  const page = rows.length > limit ? rows.slice(0, limit) : rows;
+  return { itemsJson: page.map(([, json]) => json).join(','), lastSeq: page.at(-1)?.[0], more: rows.length > limit };
+}

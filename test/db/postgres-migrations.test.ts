@@ -41,8 +41,8 @@ describe('PostgreSQL migrations', () => {
     const schema = await freshSchema();
     const pools = Array.from({ length: 8 }, () => poolFor(schema));
     const applied = await Promise.all(pools.map((pool) => migrate(pool)));
-    expect(applied.flat().sort()).toEqual(migrations.map((migration) => migration.version));
-    expect(applied.filter((versions) => versions.length > 0)).toHaveLength(1);
+    // Each migration is its own turn, so different replicas may apply different ones; none is applied twice.
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(migrations.map((migration) => migration.version));
     expect((await schema.query(`SELECT count(*)::int AS n FROM schema_migrations`)).rows[0]!.n).toBe(migrations.length);
   });
 

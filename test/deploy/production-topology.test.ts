@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { migrations } from '../../src/db/postgres/migrations.js';
 import { startHaproxy, type TestHaproxy } from '../support/haproxy.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { createPooledRole, startPgBouncer, type PooledRole, type TestPgBouncer } from '../support/pgbouncer.js';
@@ -69,10 +70,11 @@ const test = (title: string, body: () => Promise<void>, timeoutMs = 60_000) =>
 
 describe('three replicas starting together through PgBouncer', () => {
   test('when they migrate an empty schema at once, then each migration is applied once, by one of them, and each reports the statement bound the role sets', async () => {
+    const versions = migrations.map((migration) => migration.version);
     const { rows } = await role!.query<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-    expect(rows.map((row) => row.version)).toEqual([1]);
+    expect(rows.map((row) => row.version)).toEqual(versions);
     const applied = group!.replicas.map((replica) => JSON.parse(/\{[^\n]*"notes are kept in PostgreSQL"[^\n]*\}/.exec(replica.output())![0]).migrations_applied as number[]);
-    expect(applied.sort()).toEqual([[], [], [1]]);
+    expect(applied.flat().sort((a, b) => a - b)).toEqual(versions);
     for (const replica of group!.replicas) expect(replica.output()).toMatch(/statements are bounded by the server's statement_timeout \(5000 ms\)/);
   });
 });

@@ -48,12 +48,14 @@ export function postgresNotesStorage(statements: Statements, duration?: Histogra
       return row && { ...row, seq: Number(row.seq) };
     },
     async page(owner, beforeSeq, limit) {
-      const { rows } = await query<[string, string]>('page', {
-        text: `SELECT seq, json FROM notes WHERE owner = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+      // One row (migration 2's function): the notes joined, the last one's seq, whether there are more.
+      const { rows } = await query<[string | null, string | null, boolean]>('page', {
+        text: `SELECT items, last_seq, more FROM notes_page($1, $2, $3)`,
         values: [owner, beforeSeq, limit],
         rowMode: 'array',
       } as pg.QueryConfig);
-      return rows.map(([seq, json]) => [Number(seq), json]);
+      const [items, lastSeq, more] = rows[0]!;
+      return { itemsJson: items ?? '', lastSeq: lastSeq === null ? undefined : Number(lastSeq), more };
     },
     async update(owner, current, json) {
       const { rows } = await query<{ version: number }>('update', {

@@ -2,7 +2,7 @@ import type { Histogram } from 'prom-client';
 import { startStatementTimer } from '../statement-timer.js';
 import { inClientSpan } from '../../observability/tracing/spans.js';
 import { StorageUnavailableError } from '../../errors.js';
-import type { NotePageRow, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
+import { pageOfRows, type NotesStorage, type StoredNote } from '../../notes/notes.storage.js';
 import type { Db } from './open.js';
 
 // SQLite answers these when the database is busy, full or gone: the operation may succeed later.
@@ -34,9 +34,10 @@ export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): N
   const statements = {
     insert: db.prepare<[string, string, string], number>(`INSERT INTO notes (id, owner, json) VALUES (?, ?, ?) RETURNING seq`).pluck(),
     find: db.prepare<[string, string], StoredNote>(`SELECT seq, id, version, json FROM notes WHERE owner = ? AND id = ?`),
-    // Each note's JSON is stored as written: a page is a range of the owner's index.
+    // Each note's JSON is stored as written: a page is a range of the owner's index, one row more than the page to
+    // tell whether there is a next one.
     page: db
-      .prepare<[string, number, number], NotePageRow>(`SELECT seq, json FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+      .prepare<[string, number, number], [seq: number, json: string]>(`SELECT seq, json FROM notes WHERE owner = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
       .raw(),
     update: db
       .prepare<[string, string, number, number], number>(`UPDATE notes SET json = ?, version = version + 1 WHERE owner = ? AND seq = ? AND version = ? RETURNING version`)
@@ -65,7 +66,7 @@ export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): N
       return timed('find', () => statements.find.get(owner, id));
     },
     async page(owner, beforeSeq, limit) {
-      return timed('page', () => statements.page.all(owner, beforeSeq, limit));
+      return pageOfRows(timed('page', () => statements.page.all(owner, beforeSeq, limit + 1)), limit);
     },
     async update(owner, current, json) {
       const version = timed('update', () => statements.update.get(json, owner, current.seq, current.version));

@@ -36,7 +36,7 @@ export const migrations: readonly Migration[] = [
     name: 'notes page function',
     // A page as one call that answers one row: the page's notes joined as the response carries them, the last one's
     // `seq` (the next cursor) and whether older notes remain, instead of 21 rows for the client to parse, which cost
-    // the API about 10–15 µs per page (docs/performance.md). A function, because its
+    // the API about 5–15 µs per page (docs/performance.md). A function, because its
     // statements are planned once per server connection and the plans kept there, where no pooler sees them: the
     // same page as one unnamed statement would be planned on every call, and the join makes that plan dearer.
     sql: `

@@ -39,11 +39,11 @@ import {
   type ServerId,
   type Soak,
 } from './report.js';
-import { BENCH_INTROSPECTION_CLIENT, NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
+import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
+import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
-const AUDIENCE = 'https://notes.bench.test/api';
 const DATABASE_URL = process.env.BENCH_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS_URL = process.env.BENCH_REDIS_URL || 'redis://127.0.0.1:6379';
 /** The last commit before OpenTelemetry tracing (issue 24) landed: what tracing off is compared with. */
@@ -320,14 +320,14 @@ async function main(): Promise<void> {
       }).then(({ child, ready }) => ({ id, child, url: `http://127.0.0.1:${ready}`, jwks: 0, discovery: 0 }));
     const bare = await comparison('bare', 'bare.js');
     const library = await comparison('library', 'library.js');
-    // Our API from its build, as each of its three configurations: the same production settings (apiEnv) and `extra`.
+    // Our API from its build, as each of its three configurations: the same production settings (ourApiEnv) and `extra`.
     // Its own folder as working directory, so no stray .env changes the configuration.
     const ours = (id: ServerId, extra: Record<string, string> = {}, main = path.join(ROOT, 'dist', 'src', 'main.js')) =>
       spawnChild({
         name: id,
         command: process.execPath,
         args: [main],
-        env: cleanEnv({ ...apiEnv(issuerUrl), ...extra }),
+        env: cleanEnv({ ...ourApiEnv(issuerUrl, path.join(tmp, 'notes.db')), ...extra }),
         cwd: tmp,
         logDir: tmp,
         ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
@@ -474,7 +474,7 @@ async function main(): Promise<void> {
     servers: targets.map((target) => ({ id: target.id, peakRssBytes: peaks[target.id], jwksFetches: target.jwks, discoveryFetches: target.discovery })),
     soak,
     introspection,
-    apiEnvironment: { ...apiEnv('<bench issuer>'), DATABASE_URL: '<temporary folder>/notes.db' },
+    apiEnvironment: ourApiEnv('<bench issuer>', '<temporary folder>/notes.db'),
     scaledEnvironment: { DATABASE_URL: '<BENCH_DATABASE_URL, a schema of its own>', REDIS_URL: '<BENCH_REDIS_URL>', REDIS_KEY_PREFIX: '<a prefix of its own>' },
     pooledEnvironment: {
       DATABASE_URL: "postgres://<a role of its own>:<its password>@127.0.0.1:<PgBouncer's port>/notes",
@@ -540,7 +540,6 @@ function compileServers(): string {
   return out;
 }
 
-/** Our API in production configuration, everything on, limits too high to trigger. */
 /** Issue 23: median latency of GET /v1/me with a cached opaque token, and with a new one (one introspection) each time. */
 async function introspectionMissCost(api: Target, tokens: BenchTokens): Promise<{ hitMs: number; missMs: number; samples: number }> {
   const timed = async (token: string): Promise<number> => {
@@ -557,27 +556,6 @@ async function introspectionMissCost(api: Target, tokens: BenchTokens): Promise<
     hits.push(await timed(tokens.opaque));
   }
   return { hitMs: median(hits), missMs: median(misses), samples: misses.length };
-}
-
-function apiEnv(issuer: string): Record<string, string> {
-  return {
-    NODE_ENV: 'production',
-    LOG_LEVEL: 'info',
-    METRICS_ENABLED: 'true',
-    METRICS_PORT: '0',
-    RATE_LIMIT_ENABLED: 'true',
-    RATE_LIMIT_PER_USER: '100000000',
-    RATE_LIMIT_PER_IP: '100000000',
-    ISSUER_BASE_URL: issuer,
-    AUDIENCE,
-    // Issue 23: JWTs as before, and opaque tokens introspected at the bench issuer.
-    ACCESS_TOKEN_FORMAT: 'both',
-    INTROSPECTION_CLIENT_ID: BENCH_INTROSPECTION_CLIENT.id,
-    INTROSPECTION_CLIENT_SECRET: BENCH_INTROSPECTION_CLIENT.secret,
-    DATABASE_URL: path.join(tmp, 'notes.db'),
-    PORT: '0',
-    HOST: '127.0.0.1',
-  };
 }
 
 /** A schema of the scaled-out API's own in BENCH_DATABASE_URL, so the bench never meets another run's notes. */
@@ -612,7 +590,7 @@ async function dropSchema(): Promise<void> {
   await onDatabase(`DROP SCHEMA ${SCHEMA} CASCADE`);
 }
 
-/** Our API scaled out: the same production settings (apiEnv), notes in PostgreSQL, shared state in Redis. */
+/** Our API scaled out: the same production settings (ourApiEnv), notes in PostgreSQL, shared state in Redis. */
 function scaledEnv(): Record<string, string> {
   const url = new URL(DATABASE_URL);
   url.searchParams.set('options', `-c search_path=${SCHEMA}`);
@@ -681,7 +659,7 @@ function reportPgBouncerComplaints(from: number): void {
   if (complaints.length > 0) console.error(`bench: PgBouncer logged ${complaints.length} warnings or errors during the rounds; the first: ${complaints[0]}`);
 }
 
-/** The API behind PgBouncer: the same production settings (apiEnv), notes through PgBouncer, shared state in Redis. */
+/** The API behind PgBouncer: the same production settings (ourApiEnv), notes through PgBouncer, shared state in Redis. */
 function pooledEnv(databaseUrl: string): Record<string, string> {
   return { DATABASE_URL: databaseUrl, REDIS_URL, REDIS_KEY_PREFIX: `bench-${SCHEMA}-pooled:` };
 }

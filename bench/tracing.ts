@@ -1,7 +1,7 @@
 /**
- * `npm run bench:tracing`: where tracing's cost to `GET /v1/me` is (issue 24). Starts the bench issuer, an OTLP/HTTP
- * sink on 127.0.0.1 (it reads and discards what it gets, as a collector's receiver would), and our API from dist/ in
- * the bench's production configuration, four ways: tracing off (no OTLP endpoint: the SDK is not loaded), on with
+ * `npm run bench:tracing`: where tracing's cost to `GET /v1/me` is (issue 24). Starts the bench issuer, the OTLP/HTTP
+ * sink `npm run bench` uses (bench/servers/otlp-sink.ts: it reads and discards what it gets, as a collector's receiver
+ * would), and our API from dist/ in the bench's production configuration (bench/api-env.ts), four ways: tracing off (no OTLP endpoint: the SDK is not loaded), on with
  * none sampled (what tracing costs a request before any span is recorded), on with `parentbased_traceidratio` at
  * 0.1, and on with every request sampled.
  *
@@ -14,18 +14,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import type { BenchTokens } from './issuer.js';
-import { BENCH_INTROSPECTION_CLIENT } from './servers/common.js';
+import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
 import { eventLoopCpuMicros, killAllNow, spawnChild, stopAll } from './procs.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const AUDIENCE = 'https://notes.bench.test/api';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
@@ -44,17 +41,6 @@ setTimeout(() => {
   process.exit(1);
 }, (120 + warmupSeconds + 2 + rounds * (seconds + 2)) * 1000).unref();
 
-/** The OTLP receiver: counts what it is sent and answers as a collector does. */
-async function startSink(): Promise<{ url: string; bytes: () => number; close: () => void }> {
-  let bytes = 0;
-  const server = http.createServer((req, res) => {
-    req.on('data', (chunk: Buffer) => (bytes += chunk.length));
-    req.on('end', () => res.writeHead(200, { 'Content-Type': 'application/x-protobuf' }).end());
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, bytes: () => bytes, close: () => server.close() };
-}
-
 /** One autocannon run; the server's event-loop CPU per request over it. */
 async function load(server: { url: string; pid: number }, token: string, duration: number): Promise<number> {
   const before = eventLoopCpuMicros(server.pid);
@@ -68,7 +54,18 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
   if (build.status !== 0) throw new Error('npm run build failed');
-  const sink = await startSink();
+  // The sink `npm run bench` uses, in a process of its own: receiving does not take the load generator's CPU.
+  const { ready: sinkPort } = await spawnChild({
+    name: 'otlp-sink',
+    command: process.execPath,
+    args: ['--import', 'tsx', path.join(ROOT, 'bench', 'servers', 'otlp-sink.ts')],
+    env: { PATH: process.env.PATH },
+    cwd: ROOT,
+    logDir: tmp,
+    ready: /\{"port":(\d+)\}/,
+    timeoutMs: 30_000,
+  });
+  const sink = `http://127.0.0.1:${sinkPort}`;
   const issuer = await spawnChild({
     name: 'issuer',
     command: process.execPath,
@@ -88,22 +85,8 @@ async function main(): Promise<void> {
       args: [path.join(ROOT, 'dist', 'src', 'main.js')],
       env: {
         PATH: process.env.PATH,
-        NODE_ENV: 'production',
-        LOG_LEVEL: 'info',
-        ISSUER_BASE_URL: issuer.ready,
-        AUDIENCE,
-        DATABASE_URL: path.join(tmp, `${variant.id}.db`),
-        PORT: '0',
-        HOST: '127.0.0.1',
-        // As `npm run bench` runs our API (its apiEnv).
-        METRICS_ENABLED: 'true',
-        METRICS_PORT: '0',
-        RATE_LIMIT_PER_USER: '100000000',
-        RATE_LIMIT_PER_IP: '100000000',
-        ACCESS_TOKEN_FORMAT: 'both',
-        INTROSPECTION_CLIENT_ID: BENCH_INTROSPECTION_CLIENT.id,
-        INTROSPECTION_CLIENT_SECRET: BENCH_INTROSPECTION_CLIENT.secret,
-        ...(variant.id === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: sink.url }),
+        ...ourApiEnv(issuer.ready, path.join(tmp, `${variant.id}.db`)),
+        ...(variant.id === 'off' ? {} : { OTEL_EXPORTER_OTLP_ENDPOINT: sink }),
         ...variant.env,
       },
       cwd: tmp,
@@ -125,9 +108,9 @@ async function main(): Promise<void> {
     const ratio = median(server.cpu.map((value, round) => off.cpu[round]! / value));
     console.log(`| ${server.variant.label} | ${median(server.cpu).toFixed(1)} | ${server.cpu.map((value) => value.toFixed(0)).join(' / ')} | ${ratio.toFixed(3)} |`);
   }
-  console.log(`\nOTLP bytes received: ${sink.bytes()}; logs in ${tmp}`);
+  const { bytes } = (await (await fetch(`${sink}/_bytes`)).json()) as { bytes: number };
+  console.log(`\nOTLP bytes received: ${bytes}; logs in ${tmp}`);
   await stopAll();
-  sink.close();
 }
 
 main().then(

@@ -43,14 +43,3 @@ export interface NotePage {
   /** Whether the owner has notes older than the page's last. */
   more: boolean;
 }
-
-/**
- * The page made of up to `limit + 1` rows of `seq` and JSON, newest first: the extra row only tells that there is more.
- *
- * @example
- * pageOfRows([[9, '{"id":"a"}'], [7, '{"id":"b"}']], 1); // { itemsJson: '{"id":"a"}', lastSeq: 9, more: true }
- */
-export function pageOfRows(rows: readonly (readonly [seq: number, json: string])[], limit: number): NotePage {
-  const page = rows.length > limit ? rows.slice(0, limit) : rows;
-  return { itemsJson: page.map(([, json]) => json).join(','), lastSeq: page.at(-1)?.[0], more: rows.length > limit };
-}

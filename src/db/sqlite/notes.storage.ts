@@ -2,7 +2,7 @@ import type { Histogram } from 'prom-client';
 import { startStatementTimer } from '../statement-timer.js';
 import { inClientSpan } from '../../observability/tracing/spans.js';
 import { StorageUnavailableError } from '../../errors.js';
-import { pageOfRows, type NotesStorage, type StoredNote } from '../../notes/notes.storage.js';
+import type { NotePage, NotesStorage, StoredNote } from '../../notes/notes.storage.js';
 import type { Db } from './open.js';
 
 // SQLite answers these when the database is busy, full or gone: the operation may succeed later.
@@ -76,4 +76,15 @@ export function sqliteNotesStorage(db: Db, duration?: Histogram<'operation'>): N
       return timed('delete', () => statements.delete.run(owner, current.seq, current.version).changes > 0);
     },
   };
+}
+
+/**
+ * The page made of up to `limit + 1` rows of `seq` and JSON, newest first: the extra row only tells that there is more.
+ *
+ * @example
+ * pageOfRows([[9, '{"id":"a"}'], [7, '{"id":"b"}']], 1); // { itemsJson: '{"id":"a"}', lastSeq: 9, more: true }
+ */
+function pageOfRows(rows: readonly (readonly [seq: number, json: string])[], limit: number): NotePage {
+  const page = rows.length > limit ? rows.slice(0, limit) : rows;
+  return { itemsJson: page.map(([, json]) => json).join(','), lastSeq: page.at(-1)?.[0], more: rows.length > limit };
 }

@@ -2,8 +2,6 @@ import { createRequire } from 'node:module';
 import { syncBuiltinESMExports } from 'node:module';
 import type * as Api from '@opentelemetry/api';
 import type * as Core from '@opentelemetry/core';
-import type * as ProtoExporter from '@opentelemetry/exporter-trace-otlp-proto';
-import type * as JsonExporter from '@opentelemetry/exporter-trace-otlp-http';
 import type * as Instrumentation from '@opentelemetry/instrumentation';
 import type * as HttpInstrumentation from '@opentelemetry/instrumentation-http';
 import type * as IORedisInstrumentation from '@opentelemetry/instrumentation-ioredis';
@@ -14,6 +12,7 @@ import type * as TraceNode from '@opentelemetry/sdk-trace-node';
 import { watchExports, type TracingReport } from './export-watch.js';
 import { httpInstrumentationConfig } from './http-spans.js';
 import type { OtlpProtocol } from './settings.js';
+import { workerExporter } from './worker-exporter.js';
 
 /**
  * The SDK packages, loaded with `require` only when tracing is on: they cost half a second and 20 MB to load, which a
@@ -33,7 +32,7 @@ const DIAGNOSTIC_REPEAT_MS = 60_000;
 /**
  * Starts tracing: a tracer provider with parent-based sampling (`OTEL_TRACES_SAMPLER`, default
  * `parentbased_always_on`), W3C trace context and baggage propagation, a bounded batch span processor in front of the
- * OTLP exporter, and the instrumentations of `http` (server and client: this API's requests, the token library's
+ * OTLP exporter (which sends from a worker thread: worker-exporter.ts), and the instrumentations of `http` (server and client: this API's requests, the token library's
  * discovery and key-set fetches), `fetch` (undici), `pg` and `ioredis`. The modules they patch are loaded here, so
  * whoever imports them later (the app, the token library, which keeps its own reference to `http.get`) gets them
  * patched.
@@ -48,10 +47,7 @@ export function startSdk(options: { protocol: OtlpProtocol; endpoint: string; re
 
   routeDiagnostics(api, core, report);
 
-  const exporter =
-    protocol === 'http/json'
-      ? new (require('@opentelemetry/exporter-trace-otlp-http') as typeof JsonExporter).OTLPTraceExporter()
-      : new (require('@opentelemetry/exporter-trace-otlp-proto') as typeof ProtoExporter).OTLPTraceExporter();
+  const exporter = workerExporter(protocol);
 
   // Ours first, the environment's (OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES) over it: each process is one
   // instance, told apart by a random service.instance.id unless the deployment names it.

@@ -301,3 +301,29 @@ describe('tracing on, collector down', () => {
     }
   }, START_TIMEOUT_MS * 2);
 });
+
+describe('tracing on, stopping', () => {
+  it('when a replica is stopped with spans still queued, then they are exported before it exits', async () => {
+    const group = await startReplicas({
+      count: 1,
+      issuer,
+      startTimeoutMs: START_TIMEOUT_MS,
+      // A batch would wait a minute: only the flush at shutdown can send this one.
+      env: { ...TRACING_ENV, OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_BSP_SCHEDULE_DELAY: '60000' },
+    });
+    const traceId = 'b7ad6b7169203331b7ad6b7169203331';
+    try {
+      const token = await issuer.mint();
+      const response = await fetch(`${group.replicas[0]!.url}/v1/me`, {
+        headers: { authorization: `Bearer ${token}`, traceparent: `00-${traceId}-${PARENT_SPAN_ID}-01` },
+      });
+      expect(response.status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(inTrace(receiver.spans(), traceId)).toEqual([]);
+    } finally {
+      await group.close();
+    }
+    // close() resolved once the process had exited: what it flushed has arrived by now.
+    expect(inTrace(receiver.spans(), traceId).map((span) => span.name)).toContain('GET /v1/me');
+  }, START_TIMEOUT_MS * 2);
+});

@@ -31,11 +31,11 @@ const DIAGNOSTIC_REPEAT_MS = 60_000;
 
 /**
  * Starts tracing: a tracer provider with parent-based sampling (`OTEL_TRACES_SAMPLER`, default
- * `parentbased_always_on`), W3C trace context propagation, a bounded batch span processor in front of the
- * OTLP exporter (which sends from a worker thread: worker-exporter.ts), and the instrumentations of `http` (server and client: this API's requests, the token library's
- * discovery and key-set fetches), `fetch` (undici), `pg` and `ioredis`. The modules they patch are loaded here, so
- * whoever imports them later (the app, the token library, which keeps its own reference to `http.get`) gets them
- * patched.
+ * `parentbased_always_on`), W3C trace context propagation, a bounded batch span processor in front of the OTLP
+ * exporter (which sends from a worker thread: worker-exporter.ts), and the instrumentations of `http` (server and
+ * client: this API's requests, the token library's discovery and key-set fetches), `fetch` (undici), `pg` and
+ * `ioredis`. The modules they patch are loaded here, so whoever imports them later (the app, the token library, which
+ * keeps its own reference to `http.get`) gets them patched.
  */
 export function startSdk(options: { protocol: OtlpProtocol; endpoint: string; report: TracingReport }): StartedSdk {
   const { protocol, endpoint, report } = options;

@@ -1,7 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, configSchema, loadConfig } from '../src/config.js';
+import { runServerToExit } from './support/server-process.js';
 
 describe('loadConfig', () => {
   it('when PUBLIC_URL is unset, then it is the origin of an http(s) AUDIENCE that was set, else http://HOST:PORT', () => {
@@ -61,12 +61,7 @@ describe('loadConfig', () => {
 });
 
 describe('starting the server with a bad configuration', () => {
-  const start = (env: Record<string, string>) =>
-    spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: { PATH: process.env.PATH, ...env },
-      encoding: 'utf8',
-      timeout: 15_000,
-    });
+  const start = (env: Record<string, string>) => runServerToExit(env);
 
   it('when ISSUER_BASE_URL is not set in production, then it exits 1 with one line saying how to set it', () => {
     const result = start({ NODE_ENV: 'production' });

@@ -1,11 +1,10 @@
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from '@jest/globals';
 import { ConfigError, loadConfig } from '../../src/config.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from '../../src/database-url.js';
+import { runServerToExit } from '../support/server-process.js';
 
 describe('DATABASE_URL', () => {
   it.each([
@@ -73,12 +72,7 @@ describe('DATABASE_URL', () => {
 
 describe('starting the server with a DATABASE_URL it cannot use', () => {
   const start = (env: Record<string, string>, cwd: string) =>
-    spawnSync(process.execPath, ['--import', pathToFileURL(path.resolve('node_modules/tsx/dist/loader.mjs')).href, path.resolve('src/main.ts')], {
-      cwd,
-      env: { PATH: process.env.PATH, ISSUER_BASE_URL: 'https://tenant.example/', METRICS_ENABLED: 'false', LOG_LEVEL: 'silent', ...env },
-      encoding: 'utf8',
-      timeout: 15_000,
-    });
+    runServerToExit({ ISSUER_BASE_URL: 'https://tenant.example/', METRICS_ENABLED: 'false', LOG_LEVEL: 'silent', ...env }, { cwd });
 
   it('when the scheme is a typo of postgres, then it exits 1 with one line, and creates no SQLite file', () => {
     const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-url-'));

@@ -1,9 +1,9 @@
-import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { startApi, type TestApi } from '../support/api.js';
 import { startTestIssuer, type TestIssuer } from '../support/issuer.js';
 import { createTestSchema, type TestSchema } from '../support/postgres.js';
 import { startPrivatePostgres, type PrivatePostgres } from '../support/private-postgres.js';
+import { runServerToExit } from '../support/server-process.js';
 
 let issuer: TestIssuer;
 beforeAll(async () => {
@@ -141,17 +141,12 @@ describe('PostgreSQL that does not answer in time', () => {
 
 describe('starting the server when PostgreSQL cannot be reached', () => {
   it('when nothing listens at DATABASE_URL, then it exits 1 with one line naming the URL with its password redacted', () => {
-    const result = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-      env: {
-        PATH: process.env.PATH,
-        ISSUER_BASE_URL: 'https://tenant.example/',
-        DATABASE_URL: 'postgres://notes:hunter2@127.0.0.1:1/notes',
-        DATABASE_CONNECT_TIMEOUT_MS: '500',
-        METRICS_ENABLED: 'false',
-        LOG_LEVEL: 'silent',
-      },
-      encoding: 'utf8',
-      timeout: 15_000,
+    const result = runServerToExit({
+      ISSUER_BASE_URL: 'https://tenant.example/',
+      DATABASE_URL: 'postgres://notes:hunter2@127.0.0.1:1/notes',
+      DATABASE_CONNECT_TIMEOUT_MS: '500',
+      METRICS_ENABLED: 'false',
+      LOG_LEVEL: 'silent',
     });
     expect({ status: result.status, signal: result.signal, error: result.error }).toEqual({ status: 1, signal: null, error: undefined });
     expect(result.stderr.trim().split('\n')).toHaveLength(1);

@@ -1,4 +1,10 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess, type SpawnSyncReturns } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+/** tsx's loader by its path, so the server runs from source whatever the working folder. */
+const TSX_LOADER = pathToFileURL(path.join(ROOT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href;
 
 /** The last `lines` lines of a process's output: enough to explain a failure without flooding it. */
 const tail = (text: string, lines = 40) => text.trimEnd().split('\n').slice(-lines).join('\n');
@@ -39,5 +45,23 @@ export function waitForListening(child: ChildProcess, output: () => string, opti
     };
     child.stdout!.on('data', check);
     child.once('exit', exit);
+  });
+}
+
+/**
+ * Runs the server from source (src/main.ts) to its end, for a start-up that must fail: its exit status, signal and
+ * output. The environment is `env` and PATH, nothing else of the test's; `timeoutMs` ends a start-up that did not
+ * fail (the server would listen for ever).
+ *
+ * @example
+ * const result = runServerToExit({ NODE_ENV: 'production' });
+ * expect(result.status).toBe(1);
+ */
+export function runServerToExit(env: Record<string, string>, options: { cwd?: string; timeoutMs?: number } = {}): SpawnSyncReturns<string> {
+  return spawnSync(process.execPath, ['--import', TSX_LOADER, path.join(ROOT, 'src', 'main.ts')], {
+    cwd: options.cwd,
+    env: { PATH: process.env.PATH, ...env },
+    encoding: 'utf8',
+    timeout: options.timeoutMs ?? 15_000,
   });
 }

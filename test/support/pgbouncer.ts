@@ -108,9 +108,13 @@ function withSettings(ini: string, settings: Record<string, string>): string {
 
 /**
  * Starts PgBouncer with deploy/pgbouncer.ini on a free port, `notes` pointing at the database of `databaseUrl`
- * (default TEST_DATABASE_URL; PgBouncer logs in there as each role, with its password), for `roles`.
+ * (default TEST_DATABASE_URL; PgBouncer logs in there as each role, with its password), for `roles`. `settings`
+ * changes lines of the deployed file (e.g. `pool_mode`), for a test of a pooler set up otherwise.
  */
-export async function startPgBouncer(roles: readonly PooledRole[], options: { databaseUrl?: string } = {}): Promise<TestPgBouncer> {
+export async function startPgBouncer(
+  roles: readonly PooledRole[],
+  options: { databaseUrl?: string; settings?: Record<string, string> } = {},
+): Promise<TestPgBouncer> {
   const binary = pgbouncerBinary();
   const asRoot = process.getuid?.() === 0;
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-pgbouncer-'));
@@ -125,6 +129,7 @@ export async function startPgBouncer(roles: readonly PooledRole[], options: { da
       listen_port: String(port),
       unix_socket_dir: folder,
       auth_file: path.join(folder, 'userlist.txt'),
+      ...options.settings,
     }),
   );
   fs.chmodSync(folder, 0o755);

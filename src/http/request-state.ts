@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { CALLER, type Caller } from '../auth/caller.js';
+import { SERVER_SPAN } from '../observability/tracing/request-spans.js';
 
 // Node's request and response objects are made by these classes (startServer), which declare up front every field
 // that is set on them while a request is handled: the API's own, and those Express and its router add. A field
@@ -37,6 +38,8 @@ export class ApiRequest extends http.IncomingMessage {
 export class ApiResponse extends http.ServerResponse<ApiRequest> {
   [STARTED] = 0;
   [REFUSAL]: string | undefined = undefined;
+  /** The request's server span while tracing (observability/tracing/request-spans.ts). */
+  [SERVER_SPAN]: unknown = undefined;
   /** Set by Express (application.js) for every request. */
   locals: unknown = undefined;
 }

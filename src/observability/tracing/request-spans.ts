@@ -5,8 +5,12 @@ import type { Request, RequestHandler, Response } from 'express';
 const UNTRACED_PATHS = new Set(['/healthz', '/readyz', '/livez', '/metrics']);
 
 const tracer = trace.getTracer('notes-api');
-const SPAN = Symbol('request span');
-type Traced = Response & { [SPAN]: Span };
+/**
+ * Where a response keeps its request's server span. http/request-state.ts declares it on every response from
+ * construction (undefined until a span is set), so sampled and unsampled responses have one shape in V8.
+ */
+export const SERVER_SPAN = Symbol('server span');
+type Traced = Response & { [SERVER_SPAN]: Span };
 
 /**
  * Express's matched route as a template (`/v1/notes/:id` → `/v1/notes/{id}`, the OpenAPI form), or undefined when no
@@ -32,7 +36,7 @@ export function serverTimingOf(span: Span): string {
 
 /** The server span of the request this response answers; undefined while tracing is off, and for /healthz, /metrics… */
 export function serverSpanOf(res: Response): Span | undefined {
-  return (res as Partial<Traced>)[SPAN];
+  return (res as Partial<Traced>)[SERVER_SPAN];
 }
 
 /**
@@ -51,7 +55,8 @@ export function serverSpanOf(res: Response): Span | undefined {
 export function traceRequests(): RequestHandler {
   // One listener shared by every response (called with the response as `this`): no closure per request.
   function ended(this: Traced): void {
-    const span = this[SPAN];
+    const span = this[SERVER_SPAN];
+    if (!span.isRecording()) return;
     if (this.headersSent) {
       span.setAttribute('http.response.status_code', this.statusCode);
       if (this.statusCode >= 500) {
@@ -83,11 +88,11 @@ export function traceRequests(): RequestHandler {
         'network.peer.address': req.socket.remoteAddress,
         'network.peer.port': req.socket.remotePort,
       });
-      (res as Traced)[SPAN] = span;
-      // `close` comes once, after `finish`, and also when the client went away before the answer was sent (`on`, not
-      // `once`: that would wrap the listener in a closure per request). An unrecorded span needs no ending.
-      res.on('close', ended);
     }
+    (res as Traced)[SERVER_SPAN] = span;
+    // `close` comes once, after `finish`, and also when the client went away before the answer was sent (`on`, not
+    // `once`: that would wrap the listener in a closure per request). Every traced response gets it, sampled or not.
+    res.on('close', ended);
     res.setHeader('Server-Timing', serverTimingOf(span));
     context.with(trace.setSpan(parent, span), next);
   };

@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import { findCaller } from '../auth/index.js';
 import { ClientErrorLogBudget } from '../observability/client-error-log-budget.js';
 import type { Logger } from '../observability/logger.js';
+import { serverSpanOf } from '../observability/tracing/request-spans.js';
 import type { RequestHook } from './front-door.js';
 import { REFUSAL, type ApiResponse } from './request-state.js';
 
@@ -11,6 +12,9 @@ const WELL_FORMED_REQUEST_ID = /^[A-Za-z0-9._-]{1,128}$/;
 const URL_CREDENTIALS = /([?&](?:access_token|token|id_token|refresh_token|code)=)[^&#]*/gi;
 
 interface RequestLine {
+  /** While tracing: the request's trace (undefined otherwise, and then not written). */
+  trace_id: string | undefined;
+  span_id: string | undefined;
   req: { id: string; method: string; url: string };
   res: { status: number };
   route: string | null;
@@ -74,7 +78,12 @@ export function requestLogging(logger: Logger, options: RequestLoggingOptions): 
       const status = res.statusCode;
       if (budget !== undefined && status >= 400 && status < 500 && !budget.admit(clientKey(req), status)) return;
       const caller = findCaller(req);
+      // The trace, from the response's server span rather than by the logger's mixin (log-fields.ts), and first, where
+      // the mixin puts it on other lines.
+      const trace = serverSpanOf(res)?.spanContext();
       const line: RequestLine = {
+        trace_id: trace?.traceId,
+        span_id: trace?.spanId,
         req: { id: (req as Request & { id: string }).id, method: req.method, url: loggableUrl(req.originalUrl) },
         res: { status },
         route: (req.route as { path?: string } | undefined)?.path ?? null,

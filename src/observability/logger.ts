@@ -1,5 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import { traceFields } from './tracing/log-fields.js';
+import { mergeTraceFields, traceFields } from './tracing/log-fields.js';
 import { tracingIsOn } from './tracing/spans.js';
 
 export type { Logger };
@@ -12,7 +12,7 @@ export function createLogger(level: string, destination?: DestinationStream, pre
   const options = {
     level,
     // While tracing, each line written inside a request carries its trace_id and span_id.
-    ...(tracingIsOn() ? { mixin: traceFields } : {}),
+    ...(tracingIsOn() ? { mixin: traceFields, mixinMergeStrategy: mergeTraceFields } : {}),
     redact: {
       paths: [
         'req.headers.authorization',

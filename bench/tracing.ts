@@ -11,6 +11,10 @@
  * rounds) and its ratio to tracing off's in the same round: req/s is not comparable this way, since the servers share
  * the cores. `npm run bench` judges the targets on req/s, one server at a time (docs/benchmarks.md);
  * docs/performance.md has what this one found.
+ *
+ * Two settings for looking further: BENCH_TRACING_RATIOS (default `0.1`) is the list of `parentbased_traceidratio`
+ * ratios to run beside the other three (e.g. `0.01,0.1,0.5`: each is one more server), and BENCH_TRACING_PATH
+ * (default `/v1/me`) the route loaded: `/v1/notes` first gives each server's user the bench's page of 20 notes.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -21,6 +25,7 @@ import autocannon from 'autocannon';
 import type { BenchTokens } from './issuer.js';
 import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
 import { eventLoopCpuMicros, killAllNow, spawnChild, stopAll } from './procs.js';
+import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -28,12 +33,21 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
 const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notes-bench-tracing-'));
 
-const VARIANTS = [
+const routePath = process.env.BENCH_TRACING_PATH ?? '/v1/me';
+if (routePath !== '/v1/me' && routePath !== '/v1/notes') throw new Error('BENCH_TRACING_PATH: /v1/me or /v1/notes');
+const ratios = (process.env.BENCH_TRACING_RATIOS ?? '0.1').split(',').map((ratio) => ratio.trim());
+if (!ratios.every((ratio) => /^(0(\.\d+)?|1)$/.test(ratio))) throw new Error('BENCH_TRACING_RATIOS: ratios between 0 and 1, e.g. 0.01,0.1');
+
+const VARIANTS: readonly { id: string; label: string; env: Record<string, string> }[] = [
   { id: 'off', label: 'tracing off (no endpoint)', env: {} },
   { id: 'never', label: 'on, never sampled', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_off' } },
-  { id: 'ratio', label: 'on, parentbased_traceidratio 0.1', env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' } },
+  ...ratios.map((ratio) => ({
+    id: `ratio-${ratio}`,
+    label: `on, parentbased_traceidratio ${ratio}`,
+    env: { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: ratio },
+  })),
   { id: 'all', label: 'on, every request sampled', env: { OTEL_TRACES_SAMPLER: 'parentbased_always_on' } },
-] as const;
+];
 
 process.on('exit', killAllNow);
 setTimeout(() => {
@@ -41,10 +55,23 @@ setTimeout(() => {
   process.exit(1);
 }, (120 + warmupSeconds + 2 + rounds * (seconds + 2)) * 1000).unref();
 
+/** The bench's page for `GET /v1/notes` (as `npm run bench` seeds it): 20 notes of the token's user, on one server. */
+async function seedNotes(url: string, token: string): Promise<void> {
+  for (let i = 1; i <= PAGE_SIZE; i++) {
+    const created = await fetch(`${url}/v1/notes`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ title: `${NOTE_TITLE} ${i}`, body: NOTE_BODY }),
+      signal: AbortSignal.timeout(10_000),
+    });
+    if (created.status !== 201) throw new Error(`${url}: seeding note ${i} answered ${created.status}`);
+  }
+}
+
 /** One autocannon run; the server's event-loop CPU per request over it. */
 async function load(server: { url: string; pid: number }, token: string, duration: number): Promise<number> {
   const before = eventLoopCpuMicros(server.pid);
-  const result = await autocannon({ url: `${server.url}/v1/me`, connections: 5, duration, headers: { authorization: `Bearer ${token}` } });
+  const result = await autocannon({ url: `${server.url}${routePath}`, connections: 5, duration, headers: { authorization: `Bearer ${token}` } });
   if (result.non2xx > 0 || result.errors > 0) throw new Error(`${server.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   return (eventLoopCpuMicros(server.pid) - before) / result.requests.total;
 }
@@ -96,13 +123,14 @@ async function main(): Promise<void> {
     });
     servers.push({ variant, url: ready, pid: child.pid, cpu: [] as number[] });
   }
+  if (routePath === '/v1/notes') for (const server of servers) await seedNotes(server.url, tokens.one);
   if (warmupSeconds > 0) await Promise.all(servers.map((server) => load(server, tokens.one, warmupSeconds)));
   for (let round = 0; round < rounds; round++) {
     const cpu = await Promise.all(servers.map((server) => load(server, tokens.one, seconds)));
     servers.forEach((server, i) => server.cpu.push(cpu[i]!));
   }
   const off = servers[0]!;
-  console.log(`\n| /v1/me, side by side, ${rounds} rounds × ${seconds} s, 5 connections each | event-loop CPU µs/req (median) | per round | × tracing off by CPU (same round, median) |`);
+  console.log(`\n| ${routePath}, side by side, ${rounds} rounds × ${seconds} s, 5 connections each | event-loop CPU µs/req (median) | per round | × tracing off by CPU (same round, median) |`);
   console.log('| --- | ---: | --- | ---: |');
   for (const server of servers) {
     const ratio = median(server.cpu.map((value, round) => off.cpu[round]! / value));

@@ -43,7 +43,8 @@ export function serverSpanOf(res: Response): Span | undefined {
  * The server span of each request, as the first middleware while tracing is on (app.ts), rather than the HTTP
  * instrumentation's: that one binds every request's and response's event emitters and computes a dozen attributes for
  * every request, sampled or not, which doubled a request's CPU (docs/performance.md). Here an unsampled request costs
- * the W3C `traceparent` extraction, the sampler's decision, a non-recording span and the context it runs in.
+ * the W3C `traceparent` extraction, the sampler's decision, a non-recording span, the context it runs in and one
+ * shared `close` listener that returns at once (so that every response has the same shape, sampled or not).
  *
  * The span is a child of the caller's `traceparent` (a malformed one is ignored and a new trace starts), follows the
  * HTTP semantic conventions (`http.request.method`, `url.path`, `url.scheme`, `network.*`, `http.response.status_code`,

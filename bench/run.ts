@@ -38,9 +38,14 @@ import {
   type ScenarioId,
   type ServerId,
   type Soak,
+  type TracingSideBySide,
 } from './report.js';
 import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
 import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
+import { cpuSideBySide } from './side-by-side.js';
+
+/** Connections per server in the tracing side-by-side phase: four servers at once share the two cores. */
+const TRACING_SIDE_BY_SIDE_CONNECTIONS = 5;
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -67,6 +72,10 @@ const settings = {
   // judged from then on.
   soakWarmupSeconds: envSeconds('BENCH_SOAK_WARMUP_SECONDS', 15, 0),
   connections: 10,
+  // Issue 24's targets, side by side (bench/side-by-side.ts): our API with tracing off, the build before tracing and
+  // the two traced servers loaded at once, round after round.
+  tracingRounds: envSeconds('BENCH_TRACING_ROUNDS', 6, 1),
+  tracingSeconds: envSeconds('BENCH_TRACING_SECONDS', 5, 1),
 };
 
 /**
@@ -457,6 +466,7 @@ async function main(): Promise<void> {
     }
   });
   reportPgBouncerComplaints(pgbouncerLogBefore);
+  const tracingSideBySide = await tracingCostSideBySide(targets, tokens);
   const peaks = Object.fromEntries(targets.map((target) => [target.id, memoryOf(target.child.pid).peak])) as Record<ServerId, number>;
 
   let soak: Soak | null = null;
@@ -483,11 +493,35 @@ async function main(): Promise<void> {
     },
     ...(pgbouncerInfo ? { pgbouncer: pgbouncerInfo } : {}),
     beforeTracing: { commit: beforeTracing.commit, ...(beforeTracing.skipped ? { skipped: beforeTracing.skipped } : {}) },
+    ...(tracingSideBySide ? { tracingSideBySide } : {}),
     ...(otlpSinks.length > 0 ? { otlpBytes: await exportedBytes(otlpSinks) } : {}),
   };
   fs.mkdirSync(path.dirname(REPORT_FILE), { recursive: true });
   fs.writeFileSync(REPORT_FILE, renderReport(data));
   console.error(`bench: wrote ${path.relative(ROOT, REPORT_FILE)} in ${data.timings.total} s`);
+}
+
+/**
+ * Issue 24: our API (tracing off), the build before tracing and the two traced servers, loaded side by side on
+ * `GET /v1/me` (bench/side-by-side.ts), each server's event-loop CPU per request in each round. The rounds above run
+ * one server at a time, and there the same code has measured between 0.81× and 1.03× of itself (docs/performance.md):
+ * too coarse for a 2 % target. Nothing when the traced servers did not run.
+ */
+async function tracingCostSideBySide(targets: readonly Target[], tokens: BenchTokens): Promise<TracingSideBySide | undefined> {
+  const servers = (['api', 'untraced', 'traced', 'traced-all'] as const).flatMap((id) => targets.filter((target) => target.id === id));
+  if (!servers.some((server) => server.id === 'traced')) return undefined;
+  return phase('tracing side by side', async () => {
+    const load = { path: '/v1/me', token: tokens.one, seconds: settings.tracingSeconds, connections: TRACING_SIDE_BY_SIDE_CONNECTIONS };
+    const loaded = servers.map((server) => ({ url: server.url, pid: server.child.pid }));
+    const cpu = await cpuSideBySide(loaded, { ...load, rounds: settings.tracingRounds });
+    servers.forEach((server, i) => console.error(`bench: side by side ${server.id.padEnd(10)} ${cpu[i]!.map((value) => value.toFixed(0)).join(' / ')} µs CPU/req`));
+    return {
+      rounds: settings.tracingRounds,
+      seconds: settings.tracingSeconds,
+      connections: TRACING_SIDE_BY_SIDE_CONNECTIONS,
+      cpuUsPerRequest: Object.fromEntries(servers.map((server, i) => [server.id, cpu[i]!])),
+    };
+  });
 }
 
 /** What the traced servers' sinks received, in all. */

@@ -21,10 +21,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import type { BenchTokens } from './issuer.js';
 import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
-import { eventLoopCpuMicros, killAllNow, spawnChild, stopAll } from './procs.js';
+import { killAllNow, spawnChild, stopAll } from './procs.js';
+import { cpuRatio, median } from './report.js';
+import { cpuSideBySide } from './side-by-side.js';
 import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -67,16 +68,6 @@ async function seedNotes(url: string, token: string): Promise<void> {
     if (created.status !== 201) throw new Error(`${url}: seeding note ${i} answered ${created.status}`);
   }
 }
-
-/** One autocannon run; the server's event-loop CPU per request over it. */
-async function load(server: { url: string; pid: number }, token: string, duration: number): Promise<number> {
-  const before = eventLoopCpuMicros(server.pid);
-  const result = await autocannon({ url: `${server.url}${routePath}`, connections: 5, duration, headers: { authorization: `Bearer ${token}` } });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${server.url}: ${result.non2xx} non-2xx, ${result.errors} errors`);
-  return (eventLoopCpuMicros(server.pid) - before) / result.requests.total;
-}
-
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
@@ -121,21 +112,19 @@ async function main(): Promise<void> {
       ready: /listening on (http:\/\/127\.0\.0\.1:\d+)/,
       timeoutMs: 30_000,
     });
-    servers.push({ variant, url: ready, pid: child.pid, cpu: [] as number[] });
+    servers.push({ variant, url: ready, pid: child.pid });
   }
   if (routePath === '/v1/notes') for (const server of servers) await seedNotes(server.url, tokens.one);
-  if (warmupSeconds > 0) await Promise.all(servers.map((server) => load(server, tokens.one, warmupSeconds)));
-  for (let round = 0; round < rounds; round++) {
-    const cpu = await Promise.all(servers.map((server) => load(server, tokens.one, seconds)));
-    servers.forEach((server, i) => server.cpu.push(cpu[i]!));
-  }
-  const off = servers[0]!;
+  const load = { path: routePath, token: tokens.one, seconds };
+  if (warmupSeconds > 0) await cpuSideBySide(servers, { ...load, rounds: 1, seconds: warmupSeconds });
+  const cpu = await cpuSideBySide(servers, { ...load, rounds });
+  const off = cpu[0]!;
   console.log(`\n| ${routePath}, side by side, ${rounds} rounds × ${seconds} s, 5 connections each | event-loop CPU µs/req (median) | per round | × tracing off by CPU (same round, median) |`);
   console.log('| --- | ---: | --- | ---: |');
-  for (const server of servers) {
-    const ratio = median(server.cpu.map((value, round) => off.cpu[round]! / value));
-    console.log(`| ${server.variant.label} | ${median(server.cpu).toFixed(1)} | ${server.cpu.map((value) => value.toFixed(0)).join(' / ')} | ${ratio.toFixed(3)} |`);
-  }
+  servers.forEach((server, i) => {
+    const own = cpu[i]!;
+    console.log(`| ${server.variant.label} | ${median(own).toFixed(1)} | ${own.map((value) => value.toFixed(0)).join(' / ')} | ${cpuRatio(own, off).toFixed(3)} |`);
+  });
   const { bytes } = (await (await fetch(`${sink}/_bytes`)).json()) as { bytes: number };
   console.log(`\nOTLP bytes received: ${bytes}; logs in ${tmp}`);
   await stopAll();

@@ -99,14 +99,14 @@ const ORDERS: readonly ServerId[][] = [
  * `/v1/me` is still next to bare Express's, as in ORDERS. The scaled-out API's `/v1/me` is next to our API's pair
  * (its rejection run between them): before it in half the rounds, after it in the others. The API behind PgBouncer's
  * `/v1/me` is next to the scaled-out API's, on the side away from our API's, as in ORDERS. The servers that measure
- * tracing's cost (issue 24), judged against our API's `/v1/me`, run on bare Express's side of it, the build from
- * before tracing nearest, in an order that changes by round.
+ * tracing's cost (issue 24) run on bare Express's side of our API, the build from before tracing nearest and this
+ * build with tracing off next to it, in an order that changes by round (they are judged side by side afterwards).
  */
 const ME_AND_REJECTIONS: readonly (readonly [ScenarioId, ServerId])[][] = [
-  [['me', 'traced-all'], ['me', 'traced'], ['me', 'untraced'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled'], ['invalid', 'library'], ['me', 'library']],
-  [['me', 'library'], ['invalid', 'library'], ['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'untraced'], ['me', 'traced'], ['me', 'traced-all']],
-  [['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'untraced'], ['me', 'traced-all'], ['me', 'traced'], ['me', 'library'], ['invalid', 'library']],
-  [['invalid', 'library'], ['me', 'library'], ['me', 'traced'], ['me', 'traced-all'], ['me', 'untraced'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled']],
+  [['me', 'traced-all'], ['me', 'traced'], ['me', 'tracing-off'], ['me', 'untraced'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled'], ['invalid', 'library'], ['me', 'library']],
+  [['me', 'library'], ['invalid', 'library'], ['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'untraced'], ['me', 'tracing-off'], ['me', 'traced'], ['me', 'traced-all']],
+  [['me', 'pooled'], ['me', 'scaled'], ['invalid', 'api'], ['me', 'api'], ['me', 'bare'], ['me', 'untraced'], ['me', 'tracing-off'], ['me', 'traced-all'], ['me', 'traced'], ['me', 'library'], ['invalid', 'library']],
+  [['invalid', 'library'], ['me', 'library'], ['me', 'traced'], ['me', 'traced-all'], ['me', 'tracing-off'], ['me', 'untraced'], ['me', 'bare'], ['me', 'api'], ['invalid', 'api'], ['me', 'scaled'], ['me', 'pooled']],
 ];
 
 /** Every run of one round, in order: the `/v1/me` and rejection block, then each other scenario in ORDERS' order. */
@@ -350,6 +350,8 @@ async function main(): Promise<void> {
     pgbouncerInfo = { ...info, statementBound: statementBoundOf(pooled) };
     // Issue 24: the build from before tracing (its own database file), and this one exporting traces to a local sink.
     const untraced = beforeTracing.main ? [await ours('untraced', { DATABASE_URL: path.join(tmp, 'untraced.db') }, beforeTracing.main)] : [];
+    // This build with tracing off, serving only what the tracing servers serve: what they are judged against.
+    const tracingOff = await ours('tracing-off', { DATABASE_URL: path.join(tmp, 'tracing-off.db') });
     // Each traced server exports to a sink of its own: the one sampling every request sends about 14,000 spans a
     // second, and a sink busy with those would slow the other's exports (and its figure) for a reason of the bench's.
     const traced = async (id: ServerId, sampler: Record<string, string>) => {
@@ -368,6 +370,7 @@ async function main(): Promise<void> {
       return ours(id, { DATABASE_URL: path.join(tmp, `${id}.db`), OTEL_EXPORTER_OTLP_ENDPOINT: sink, ...sampler });
     };
     const tracing = [
+      tracingOff,
       ...untraced,
       await traced('traced', { OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' }),
       await traced('traced-all', { OTEL_TRACES_SAMPLER: 'parentbased_always_on' }),
@@ -502,13 +505,13 @@ async function main(): Promise<void> {
 }
 
 /**
- * Issue 24: our API (tracing off), the build before tracing and the two traced servers, loaded side by side on
+ * Issue 24: this build with tracing off, the build before tracing and the two traced servers, loaded side by side on
  * `GET /v1/me` (bench/side-by-side.ts), each server's event-loop CPU per request in each round. The rounds above run
  * one server at a time, and there the same code has measured between 0.81× and 1.03× of itself (docs/performance.md):
  * too coarse for a 2 % target. Nothing when the traced servers did not run.
  */
 async function tracingCostSideBySide(targets: readonly Target[], tokens: BenchTokens): Promise<TracingSideBySide | undefined> {
-  const servers = (['api', 'untraced', 'traced', 'traced-all'] as const).flatMap((id) => targets.filter((target) => target.id === id));
+  const servers = (['tracing-off', 'untraced', 'traced', 'traced-all'] as const).flatMap((id) => targets.filter((target) => target.id === id));
   if (!servers.some((server) => server.id === 'traced')) return undefined;
   return phase('tracing side by side', async () => {
     const load = { path: '/v1/me', token: tokens.one, seconds: settings.tracingSeconds, connections: TRACING_SIDE_BY_SIDE_CONNECTIONS };

@@ -532,7 +532,7 @@ function pgbouncerSetUp(pgbouncer: PgBouncerInfo): string[] {
 }
 
 /** Issue 24: the servers that measure what tracing costs. */
-function tracingSetUp(before: { commit: string; skipped?: string }): string[] {
+function tracingSetUp(before: { commit: string; skipped?: string }, side: TracingSideBySide | undefined): string[] {
   return [
     'What tracing costs (issue 24) is measured on `GET /v1/me` only, by four servers with the same settings that serve',
     'nothing else:',
@@ -547,13 +547,17 @@ function tracingSetUp(before: { commit: string; skipped?: string }): string[] {
     '  `OTEL_TRACES_SAMPLER_ARG=0.1`; the requests bring no `traceparent`, so one in ten is sampled;',
     '- the same with `OTEL_TRACES_SAMPLER=parentbased_always_on`: every request sampled and exported.',
     '',
-    "In the rounds they run right before our API's `GET /v1/me` block or right after it, in alternating order. After the",
-    'rounds they run once more, side by side: each with an autocannon of its own (5 connections) at the same time, for',
-    "BENCH_TRACING_ROUNDS rounds of BENCH_TRACING_SECONDS (6 × 5 s), each server's event-loop CPU per request read in each",
-    "round (bench/side-by-side.ts). The targets are judged on that: the median over rounds of one server's CPU per request",
-    "against the other's in the same round. One server at a time, the same code has measured between 0.81× and 1.03× of",
-    'itself, too coarse for the 2 % that tracing off is allowed; side by side, within 2–3 % (docs/performance.md). The',
-    'one-at-a-time figures are kept beside them.',
+    "In the rounds they run right before our API's `GET /v1/me` block or right after it, in alternating order.",
+    ...(side
+      ? [
+          `After the rounds they run once more, side by side: each with an autocannon of its own (${side.connections} connections) at`,
+          `the same time, for ${side.rounds} rounds of ${side.seconds} s (BENCH_TRACING_ROUNDS, BENCH_TRACING_SECONDS), each server's`,
+          "event-loop CPU per request read in each round (bench/side-by-side.ts). The targets are judged on that: the median over",
+          "rounds of one server's CPU per request against the other's in the same round. One server at a time, the same code has",
+          'measured between 0.81× and 1.03× of itself, too coarse for the 2 % that tracing off is allowed; side by side, within',
+          '2–3 % (docs/performance.md). The one-at-a-time figures are kept beside them.',
+        ]
+      : []),
   ];
 }
 
@@ -712,7 +716,7 @@ export function renderReport(data: BenchData): string {
         ]
       : []),
     ...(data.pgbouncer ? ['', ...pgbouncerSetUp(data.pgbouncer)] : []),
-    ...(data.beforeTracing ? ['', ...tracingSetUp(data.beforeTracing)] : []),
+    ...(data.beforeTracing ? ['', ...tracingSetUp(data.beforeTracing, data.tracingSideBySide)] : []),
     '',
     `Time taken: ${Object.entries(data.timings)
       .map(([name, seconds]) => `${name} ${seconds} s`)

@@ -41,11 +41,9 @@ import {
   type TracingSideBySide,
 } from './report.js';
 import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
-import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
-import { cpuSideBySide } from './side-by-side.js';
-
-/** Connections per server in the tracing side-by-side phase: four servers at once share the two cores. */
-const TRACING_SIDE_BY_SIDE_CONNECTIONS = 5;
+import { PAGE_SIZE } from './servers/common.js';
+import { seedNotesPage } from './seed.js';
+import { cpuSideBySide, SIDE_BY_SIDE_CONNECTIONS } from './side-by-side.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const REPORT_FILE = path.join(ROOT, 'docs', 'benchmarks.md');
@@ -400,16 +398,7 @@ async function main(): Promise<void> {
 
   await phase('seed and check', async () => {
     for (const ours of targets.filter((target) => target.id === 'api' || SCALED_SERVERS.includes(target.id))) {
-      await attributed(ours, async () => {
-        for (let i = 1; i <= PAGE_SIZE; i++) {
-          const created = await http(`${ours.url}/v1/notes`, {
-            method: 'POST',
-            headers: { authorization: `Bearer ${tokens.one}`, 'content-type': 'application/json' },
-            body: JSON.stringify({ title: `${NOTE_TITLE} ${i}`, body: NOTE_BODY }),
-          });
-          if (created.status !== 201) throw new Error(`seeding note ${i} on ${ours.id}: ${created.status} ${created.body}`);
-        }
-      });
+      await attributed(ours, () => seedNotesPage(ours.url, tokens.one));
     }
     const shapes = new Map<string, string>();
     for (const target of targets) {
@@ -514,14 +503,13 @@ async function tracingCostSideBySide(targets: readonly Target[], tokens: BenchTo
   const servers = (['tracing-off', 'untraced', 'traced', 'traced-all'] as const).flatMap((id) => targets.filter((target) => target.id === id));
   if (!servers.some((server) => server.id === 'traced')) return undefined;
   return phase('tracing side by side', async () => {
-    const load = { path: '/v1/me', token: tokens.one, seconds: settings.tracingSeconds, connections: TRACING_SIDE_BY_SIDE_CONNECTIONS };
     const loaded = servers.map((server) => ({ url: server.url, pid: server.child.pid }));
-    const cpu = await cpuSideBySide(loaded, { ...load, rounds: settings.tracingRounds });
+    const cpu = await cpuSideBySide(loaded, { path: '/v1/me', token: tokens.one, rounds: settings.tracingRounds, seconds: settings.tracingSeconds });
     servers.forEach((server, i) => console.error(`bench: side by side ${server.id.padEnd(10)} ${cpu[i]!.map((value) => value.toFixed(0)).join(' / ')} µs CPU/req`));
     return {
       rounds: settings.tracingRounds,
       seconds: settings.tracingSeconds,
-      connections: TRACING_SIDE_BY_SIDE_CONNECTIONS,
+      connections: SIDE_BY_SIDE_CONNECTIONS,
       cpuUsPerRequest: Object.fromEntries(servers.map((server, i) => [server.id, cpu[i]!])),
     };
   });

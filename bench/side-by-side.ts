@@ -1,6 +1,9 @@
 import autocannon from 'autocannon';
 import { eventLoopCpuMicros } from './procs.js';
 
+/** Connections per server: four or five servers loaded at once share the two cores. */
+export const SIDE_BY_SIDE_CONNECTIONS = 5;
+
 /** A server under load: where it listens, and its process (whose event-loop thread's CPU is read). */
 export interface LoadedServer {
   url: string;
@@ -14,12 +17,10 @@ export interface SideBySideOptions {
   token: string;
   rounds: number;
   seconds: number;
-  /** Connections per server (default 5). */
-  connections?: number;
 }
 
 /**
- * Loads every server at the same time, each with an autocannon of its own, for `rounds` rounds of `seconds`, and
+ * Loads every server at the same time, each with an autocannon of its own (SIDE_BY_SIDE_CONNECTIONS), for `rounds` rounds of `seconds`, and
  * returns each server's event-loop CPU per request in each round (µs), in the order given. A slow spell of a shared
  * machine then hits every server of a round at once: their ratio in a round is the cost of what differs between them,
  * to within 2–3 % (docs/performance.md), where one server at a time swings by more than that for identical code.
@@ -40,7 +41,7 @@ async function cpuPerRequest(server: LoadedServer, options: SideBySideOptions): 
   const before = eventLoopCpuMicros(server.pid);
   const result = await autocannon({
     url: `${server.url}${options.path}`,
-    connections: options.connections ?? 5,
+    connections: SIDE_BY_SIDE_CONNECTIONS,
     duration: options.seconds,
     headers: { authorization: `Bearer ${options.token}` },
   });

@@ -25,8 +25,8 @@ import type { BenchTokens } from './issuer.js';
 import { BENCH_AUDIENCE as AUDIENCE, ourApiEnv } from './api-env.js';
 import { killAllNow, spawnChild, stopAll } from './procs.js';
 import { cpuRatio, median } from './report.js';
-import { cpuSideBySide } from './side-by-side.js';
-import { NOTE_BODY, NOTE_TITLE, PAGE_SIZE } from './servers/common.js';
+import { seedNotesPage } from './seed.js';
+import { cpuSideBySide, SIDE_BY_SIDE_CONNECTIONS } from './side-by-side.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -55,19 +55,6 @@ setTimeout(() => {
   console.error('bench:tracing: watchdog');
   process.exit(1);
 }, (120 + warmupSeconds + 2 + rounds * (seconds + 2)) * 1000).unref();
-
-/** The bench's page for `GET /v1/notes` (as `npm run bench` seeds it): 20 notes of the token's user, on one server. */
-async function seedNotes(url: string, token: string): Promise<void> {
-  for (let i = 1; i <= PAGE_SIZE; i++) {
-    const created = await fetch(`${url}/v1/notes`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ title: `${NOTE_TITLE} ${i}`, body: NOTE_BODY }),
-      signal: AbortSignal.timeout(10_000),
-    });
-    if (created.status !== 201) throw new Error(`${url}: seeding note ${i} answered ${created.status}`);
-  }
-}
 
 async function main(): Promise<void> {
   const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit', timeout: 300_000 });
@@ -114,12 +101,12 @@ async function main(): Promise<void> {
     });
     servers.push({ variant, url: ready, pid: child.pid });
   }
-  if (routePath === '/v1/notes') for (const server of servers) await seedNotes(server.url, tokens.one);
+  if (routePath === '/v1/notes') for (const server of servers) await seedNotesPage(server.url, tokens.one);
   const load = { path: routePath, token: tokens.one, seconds };
   if (warmupSeconds > 0) await cpuSideBySide(servers, { ...load, rounds: 1, seconds: warmupSeconds });
   const cpu = await cpuSideBySide(servers, { ...load, rounds });
   const off = cpu[0]!;
-  console.log(`\n| ${routePath}, side by side, ${rounds} rounds × ${seconds} s, 5 connections each | event-loop CPU µs/req (median) | per round | × tracing off by CPU (same round, median) |`);
+  console.log(`\n| ${routePath}, side by side, ${rounds} rounds × ${seconds} s, ${SIDE_BY_SIDE_CONNECTIONS} connections each | event-loop CPU µs/req (median) | per round | × tracing off by CPU (same round, median) |`);
   console.log('| --- | ---: | --- | ---: |');
   servers.forEach((server, i) => {
     const own = cpu[i]!;

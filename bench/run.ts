@@ -70,8 +70,7 @@ const settings = {
   // judged from then on.
   soakWarmupSeconds: envSeconds('BENCH_SOAK_WARMUP_SECONDS', 15, 0),
   connections: 10,
-  // Issue 24's targets, side by side (bench/side-by-side.ts): our API with tracing off, the build before tracing and
-  // the two traced servers loaded at once, round after round.
+  // Issue 24's targets, side by side (bench/side-by-side.ts): TRACING_SERVERS loaded at once, round after round.
   tracingRounds: envSeconds('BENCH_TRACING_ROUNDS', 6, 1),
   tracingSeconds: envSeconds('BENCH_TRACING_SECONDS', 5, 1),
 };
@@ -500,7 +499,7 @@ async function main(): Promise<void> {
  * too coarse for a 2 % target. Nothing when the traced servers did not run.
  */
 async function tracingCostSideBySide(targets: readonly Target[], tokens: BenchTokens): Promise<TracingSideBySide | undefined> {
-  const servers = (['tracing-off', 'untraced', 'traced', 'traced-all'] as const).flatMap((id) => targets.filter((target) => target.id === id));
+  const servers = TRACING_SERVERS.flatMap((id) => targets.filter((target) => target.id === id));
   if (!servers.some((server) => server.id === 'traced')) return undefined;
   return phase('tracing side by side', async () => {
     const loaded = servers.map((server) => ({ url: server.url, pid: server.child.pid }));

@@ -1,16 +1,15 @@
 /**
  * `npm run bench:tracing`: where tracing's cost to `GET /v1/me` is (issue 24). Starts the bench issuer, the OTLP/HTTP
  * sink `npm run bench` uses (bench/servers/otlp-sink.ts: it reads and discards what it gets, as a collector's receiver
- * would), and our API from dist/ in the bench's production configuration (bench/api-env.ts), four ways: tracing off (no OTLP endpoint: the SDK is not loaded), on with
- * none sampled (what tracing costs a request before any span is recorded), on with `parentbased_traceidratio` at
- * 0.1, and on with every request sampled.
+ * would), and our API from dist/ in the bench's production configuration (bench/api-env.ts), four ways: tracing off
+ * (no OTLP endpoint: the SDK is not loaded), on with none sampled (what tracing costs a request before any span is
+ * recorded), on with `parentbased_traceidratio` at 0.1, and on with every request sampled.
  *
- * The four run **side by side**: in each of BENCH_ROUNDS rounds of BENCH_SECONDS (defaults 6 × 5 s, after
- * BENCH_WARMUP_SECONDS), each server gets its own autocannon (5 connections) at the same time, so a slow spell of the
- * shared machine hits all of them at once. What it prints is each server's event-loop CPU per request (median over
- * rounds) and its ratio to tracing off's in the same round: req/s is not comparable this way, since the servers share
- * the cores. `npm run bench` judges the targets on req/s, one server at a time (docs/benchmarks.md);
- * docs/performance.md has what this one found.
+ * They run **side by side** (bench/side-by-side.ts, as `npm run bench` judges issue 24's targets): in each of
+ * BENCH_ROUNDS rounds of BENCH_SECONDS (defaults 6 × 5 s, after BENCH_WARMUP_SECONDS), each server gets its own
+ * autocannon at the same time, so a slow spell of the shared machine hits all of them at once. What it prints is each
+ * server's event-loop CPU per request (median over rounds) and its ratio to tracing off's in the same round: req/s is
+ * not comparable this way, since the servers share the cores. docs/performance.md has what this one found.
  *
  * Two settings for looking further: BENCH_TRACING_RATIOS (default `0.1`) is the list of `parentbased_traceidratio`
  * ratios to run beside the other three (e.g. `0.01,0.1,0.5`: each is one more server), and BENCH_TRACING_PATH

@@ -1,5 +1,5 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { ApiRequest, ApiResponse, requestClassesFor, type ExpressPrototypes, type RequestClasses } from './request-state.js';
 import type { Duplex } from 'node:stream';
 
@@ -34,6 +34,17 @@ function answerUnparseableRequest(error: NodeJS.ErrnoException, socket: Duplex):
   );
 }
 
+/**
+ * Reads each connection's peer address as it is accepted. Node's socket keeps the address in a field it adds on the
+ * first read. Left to whichever request reads it first (a sampled request's span, a refused request's rate limit), the
+ * sockets of one process added that field at different points of their lives and took different shapes in V8, which
+ * made the code every request runs through its socket (reads, writes, the idle timer) megamorphic at 10 % trace
+ * sampling (docs/performance.md). Read here, it costs one `getpeername` per connection and gives every socket one shape.
+ */
+function readPeerAddress(socket: Socket): void {
+  void socket.remoteAddress;
+}
+
 /** An Express app keeps the prototypes of its requests and responses; a plain listener does not. */
 const isExpressApp = (listener: object): listener is http.RequestListener & ExpressPrototypes =>
   'request' in listener && 'response' in listener && typeof listener.request === 'object' && typeof listener.response === 'object';
@@ -64,6 +75,7 @@ export async function startServer(listener: http.RequestListener, options: Serve
   );
   server.keepAliveTimeout = 65_000;
   server.on('clientError', answerUnparseableRequest);
+  server.on('connection', readPeerAddress);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

@@ -21,9 +21,10 @@ export interface SideBySideOptions {
 
 /**
  * Loads every server at the same time, each with an autocannon of its own (SIDE_BY_SIDE_CONNECTIONS), for `rounds`
- * rounds of `seconds`, and returns each server's event-loop CPU per request in each round (µs), in the order given. A slow spell of a shared
- * machine then hits every server of a round at once: their ratio in a round is the cost of what differs between them,
- * to within 2–3 % (docs/performance.md), where one server at a time swings by more than that for identical code.
+ * rounds of `seconds`, and returns each server's event-loop CPU per request in each round (µs), in the order given.
+ * A slow spell of a shared machine then hits every server of a round at once: their ratio in a round is the cost of
+ * what differs between them, to within 2–3 % (docs/performance.md), where one server at a time swings by more than
+ * that for identical code.
  * Req/s is not comparable this way (the servers share the cores), so the CPU a request costs is what is compared.
  *
  * Fails on any response that is not 2xx, or any error: a figure of failed requests measures nothing.

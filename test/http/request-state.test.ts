@@ -1,10 +1,11 @@
 import { afterEach, describe, expect, it } from '@jest/globals';
 import express, { type Express } from 'express';
-import http from 'node:http';
+import type http from 'node:http';
 import { Socket } from 'node:net';
 import request from 'supertest';
 import { ApiRequest, ApiResponse, requestClassesFor } from '../../src/http/request-state.js';
 import { startServer, type RunningServer } from '../../src/http/server.js';
+import { send } from '../support/replica-client.js';
 
 /** Whether `name` is an accessor (getter or setter) anywhere on `proto`'s chain. */
 function isAccessor(proto: object | null, name: string | symbol): boolean {
@@ -108,18 +109,6 @@ describe('the request and response classes', () => {
   });
 });
 
-/** One GET on a connection of its own (no agent: no connection is shared or kept). */
-function getOnNewConnection(url: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    http
-      .get(url, { agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-      })
-      .on('error', reject);
-  });
-}
-
 describe("the connections' sockets", () => {
   it('when one request reads its peer address and another does not, then their sockets have the same fields in the same order', async () => {
     // What a request's code finds on its socket: the fields, in the order the socket gained them (its shape in V8).
@@ -130,13 +119,16 @@ describe("the connections' sockets", () => {
           // As a sampled request's span and a refused request's rate limit do; other requests never ask.
           const peer = req.url === '/reads-peer' ? req.socket.remoteAddress : undefined;
           seen.set(req.url!, { socket: req.socket, fields: Reflect.ownKeys(req.socket), peer });
-          res.end('ok');
+          res.end('{}');
         },
         { host: '127.0.0.1', port: 0 },
       ),
     );
     const { url } = running[0]!;
-    expect([await getOnNewConnection(`${url}/reads-peer`), await getOnNewConnection(`${url}/quiet`)]).toEqual([200, 200]);
+    // `Connection: close`: each request on a connection of its own.
+    const ownConnection = { headers: { connection: 'close' } };
+    const statuses = [(await send(url, '/reads-peer', ownConnection)).status, (await send(url, '/quiet', ownConnection)).status];
+    expect(statuses).toEqual([200, 200]);
     const reads = seen.get('/reads-peer')!;
     const quiet = seen.get('/quiet')!;
     expect(reads.peer).toBe('127.0.0.1');
